@@ -1,0 +1,72 @@
+import type { ModuleConfig, ModuleKind, TargetConfig } from '../config/schema.js';
+
+/**
+ * Why a probe attempt failed. A closed list so it can be a metric label; derived from error
+ * codes (ECONNREFUSED, UND_ERR_*), never from message text.
+ */
+export const FAILURE_REASONS = [
+  'timeout',
+  'refused',
+  'unreachable',
+  'dns',
+  'reset',
+  'tls',
+  'http_status',
+  'body_mismatch',
+  'busy',
+  'network',
+  'error',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export const HTTP_PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;
+export type HttpPhase = (typeof HTTP_PHASES)[number];
+
+export interface HttpDetails {
+  statusCode: number;
+  phaseSeconds: Record<HttpPhase, number>;
+  /** Unix seconds at which the server's leaf certificate expires (HTTPS only). */
+  certExpirySeconds?: number;
+}
+
+export interface ProbeSuccess {
+  ok: true;
+  /** RTT for ICMP, connect time for TCP, whole request for HTTP. */
+  durationSeconds: number;
+  http?: HttpDetails;
+}
+
+export interface ProbeFailure {
+  ok: false;
+  reason: FailureReason;
+  /** Human-readable detail for logs and the status page; never a metric label. */
+  detail: string;
+  http?: HttpDetails;
+}
+
+export type ProbeResult = ProbeSuccess | ProbeFailure;
+
+export type ModuleOf<K extends ModuleKind> = Extract<ModuleConfig, { kind: K }>;
+
+export interface ProbeContext<K extends ModuleKind> {
+  target: TargetConfig;
+  module: ModuleOf<K>;
+  /** Aborted on shutdown or reload; a prober must give up promptly. */
+  signal: AbortSignal;
+}
+
+export type ProbeFn<K extends ModuleKind> = (ctx: ProbeContext<K>) => Promise<ProbeResult>;
+
+export type ProberAvailability = { available: true } | { available: false; why: string };
+
+/** A prober is a probe function plus, where it holds a socket, the lifecycle of that socket. */
+export interface Prober<K extends ModuleKind> {
+  probe: ProbeFn<K>;
+  /** Opens shared resources. Must not throw: lack of permission is reported as unavailable. */
+  start?(): Promise<ProberAvailability>;
+  stop?(): Promise<void>;
+}
+
+export function failure(reason: FailureReason, detail: string, extra: Partial<ProbeFailure> = {}): ProbeFailure {
+  return { ok: false, reason, detail, ...extra };
+}
