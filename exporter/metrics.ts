@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ModuleKind, TargetConfig } from '../agent/config/schema.js';
-import { FAILURE_REASONS, HTTP_PHASES, type ProbeResult } from '../agent/probes/types.js';
+import { LINKMON_VERSION } from '../agent/version.js';
+import { FAILURE_REASONS, HTTP_PHASES, type ProbeResult, type TargetLabels } from '../agent/probes/types.js';
 
 /**
  * Latency buckets from 100 µs to 5 s. Between 1 ms and 200 ms (every WAN RTT of interest) the
@@ -23,9 +24,6 @@ function latencyBuckets(): number[] {
 
 export const ERROR_CLASSES = ['config_reload', 'prober_unavailable', 'probe_exception', 'http_server'] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
-
-/** Labels on every per-target series, in addition to the agent-wide `site` default label. */
-export type TargetLabels = Record<string, string>;
 
 export function targetLabels(target: TargetConfig, kind: ModuleKind): TargetLabels {
   return { target: target.name, kind, ...target.labels };
@@ -79,7 +77,7 @@ export class AgentMetrics {
     this.httpStatus = new Gauge({ name: 'linkmon_http_status_code', help: 'HTTP status code of the most recent HTTP probe (0: no response).', labelNames: perTarget, registers });
     this.certExpiry = new Gauge({ name: 'linkmon_tls_cert_expiry_timestamp_seconds', help: 'Unix time at which the HTTPS target\'s leaf certificate expires.', labelNames: perTarget, registers });
 
-    this.buildInfo.set({ version: process.env.npm_package_version ?? packageVersion(), nodejs_version: process.version }, 1);
+    this.buildInfo.set({ version: LINKMON_VERSION, nodejs_version: process.version }, 1);
     for (const errorClass of ERROR_CLASSES) this.errors.inc({ class: errorClass }, 0);
   }
 
@@ -123,9 +121,4 @@ export class AgentMetrics {
       if (result.http.certExpirySeconds !== undefined) this.certExpiry.set(labels, result.http.certExpirySeconds);
     }
   }
-}
-
-let cachedVersion: string | undefined;
-function packageVersion(): string {
-  return (cachedVersion ??= '0.1.0');
 }

@@ -16,31 +16,39 @@ export class ConfigError extends Error {
 
 /** Reads, parses and validates a YAML config file. Throws ConfigError with every problem found. */
 export async function loadConfigFile(file: string): Promise<AgentConfig> {
-  let text: string;
+  return parseConfigText(await readConfigText(file), file);
+}
+
+/** Reads a config file as text; a missing or unreadable file is a ConfigError. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, [code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? 'unknown error'})`]);
   }
-  return parseConfigText(text, file);
 }
 
 export function parseConfigText(text: string, file: string): AgentConfig {
+  const parsed = agentConfigSchema.safeParse(parseYamlMapping(text, file));
+  if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+/** Parses YAML whose top level must be a mapping; syntax errors become a ConfigError with line and column. */
+export function parseYamlMapping(text: string, file: string): Record<string, unknown> {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ConfigError(
       file,
-      document.errors.map((e) => `YAML syntax at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`),
+      document.errors.map((e) => `YAML syntax at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`),
     );
   }
   const raw: unknown = document.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, ['expected a YAML mapping at the top level']);
   }
-  const parsed = agentConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
-  return parsed.data;
+  return raw as Record<string, unknown>;
 }
 
 /** `targets[1].host: expected a host name or IP address` — one line per issue, stable for tests. */

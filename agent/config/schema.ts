@@ -1,6 +1,10 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { validateDetailed as validateCron } from 'node-cron';
 import { duration } from './duration.js';
+import { byteSize } from './size.js';
+import { bitRate } from './bit-rate.js';
+import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from '../../responder/udp-packet.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -67,13 +71,91 @@ export const httpModuleSchema = z.strictObject({
     .default({ insecure_skip_verify: false }),
 });
 
-export const moduleSchema = z.discriminatedUnion('kind', [icmpModuleSchema, tcpModuleSchema, httpModuleSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'expected kind to be one of: icmp, tcp, http' : undefined),
+/** Upload/download tests against the linkmon responder (target url = responder base URL), run on a cron schedule. */
+export const throughputModuleSchema = z
+  .strictObject({
+    kind: z.literal('throughput'),
+    /** node-cron expression, 5 fields ("m h dom mon dow") or 6 with leading seconds. */
+    schedule: z.string().superRefine((expression, ctx) => {
+      const problem = cronProblem(expression);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    /** IANA time zone the schedule is read in; the agent's local time when absent. */
+    timezone: z
+      .string()
+      .superRefine((zone, ctx) => {
+        if (!isValidTimeZone(zone)) ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as "Europe/London" or "UTC", got "${zone}"` });
+      })
+      .optional(),
+    /** Each site starts at a deterministic offset within this window after the cron tick (hash of the site id). */
+    spread: duration({ min: 0, max: 86400 }).default(600),
+    /** download = dc_to_site, upload = site_to_dc; run one after the other in this order. */
+    directions: z
+      .array(z.enum(['download', 'upload'], { error: 'expected "download" (dc_to_site) or "upload" (site_to_dc)' }))
+      .min(1, 'expected at least one of download, upload')
+      .refine((list) => new Set(list).size === list.length, { message: 'expected each direction at most once' })
+      .default(['download', 'upload']),
+    /** Payload per direction (all streams together); give this or duration, not both. */
+    bytes: byteSize({ min: 1 }).optional(),
+    /** Transfer time per direction, warm-up included; 10s when neither bytes nor duration is given. */
+    duration: duration({ min: 0.1, max: 3600 }).optional(),
+    streams: z.number().int().min(1, 'expected 1 to 64 streams').max(64, 'expected 1 to 64 streams').default(1),
+    /** The first part of each transfer (TCP slow start) is transferred but excluded from the rate. */
+    warmup: duration({ min: 0, max: 600 }).default(1),
+    /** Hard caps per direction: the transfer stops there and the rate is taken over what was measured. */
+    max_bytes: byteSize({ min: 1 }).default(2_000_000_000),
+    max_duration: duration({ min: 0.1, max: 3600 }).default(60),
+    /** No progress (connect, response headers, or a body chunk either way) for this long fails the test. */
+    timeout: duration({ min: 0.001, max: 300 }).default(10),
+    /** Retries after the responder answers 429 (honouring Retry-After) before the test is skipped as busy. */
+    busy_retries: z.number().int().min(0).max(10).default(2),
+    /** Bearer token for the responder, read at each test; a secret, never logged. */
+    token_file: z.string().min(1).optional(),
+    token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    tls: httpModuleSchema.shape.tls,
+  })
+  .superRefine((module, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+    if (module.bytes !== undefined && module.duration !== undefined) issue('bytes', 'give either bytes or duration, not both');
+    if (module.bytes !== undefined && module.bytes > module.max_bytes) issue('bytes', `expected at most max_bytes (${module.max_bytes}), got ${module.bytes}`);
+    const seconds = module.bytes === undefined ? (module.duration ?? DEFAULT_THROUGHPUT_SECONDS) : undefined;
+    if (seconds !== undefined && seconds > module.max_duration) issue('duration', `expected at most max_duration (${module.max_duration}s), got ${seconds}s`);
+    if (seconds !== undefined && module.warmup >= seconds) issue('warmup', `expected less than duration (${seconds}s), got ${module.warmup}s`);
+    if (module.warmup >= module.max_duration) issue('warmup', `expected less than max_duration (${module.max_duration}s), got ${module.warmup}s`);
+    if (module.timeout > module.max_duration) issue('timeout', `expected at most max_duration (${module.max_duration}s), got ${module.timeout}s`);
+    if (module.token_file !== undefined && module.token_env !== undefined) issue('token_file', 'give either token_file or token_env, not both');
+  });
+
+/** The responder's default reflector port (responder/config.ts). */
+const RESPONDER_UDP_PORT = 9483;
+/**
+ * Continuous UDP probe to a linkmon responder's reflector (docs/udp-reflector.md): `packets` per
+ * `interval`, evenly spread, so the rate is packets / interval per second (default 10/s).
+ */
+export const udpModuleSchema = z.strictObject({
+  kind: z.literal('udp'),
+  interval: duration({ min: 0.1, max: 3600 }).default(10),
+  /** A packet whose reflection has not come back within this time is lost. */
+  timeout: duration({ min: 0.001, max: 60 }).default(1),
+  packets: z.number().int().min(1).max(100_000).default(100),
+  /** UDP payload size: at least the 48-byte header, at most one unfragmented datagram. */
+  packet_bytes: z.number().int().min(UDP_HEADER_BYTES).max(UDP_MAX_PACKET_BYTES).default(64),
+  /** Used when the target does not give its own port. */
+  port: port.default(RESPONDER_UDP_PORT),
+});
+/** Above this a UDP probe is load, not a probe. */
+export const UDP_MAX_PACKETS_PER_SECOND = 1000;
+
+/** Transfer time per direction when a throughput module gives neither bytes nor duration. */
+export const DEFAULT_THROUGHPUT_SECONDS = 10;
+
+export const moduleSchema = z.discriminatedUnion('kind', [icmpModuleSchema, tcpModuleSchema, httpModuleSchema, throughputModuleSchema, udpModuleSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'expected kind to be one of: icmp, tcp, http, throughput, udp' : undefined),
 });
 
 export type ModuleConfig = z.output<typeof moduleSchema>;
 export type ModuleKind = ModuleConfig['kind'];
-export const MODULE_KINDS = ['icmp', 'tcp', 'http'] as const satisfies readonly ModuleKind[];
+export const MODULE_KINDS = ['icmp', 'tcp', 'http', 'throughput', 'udp'] as const satisfies readonly ModuleKind[];
 
 export const targetSchema = z.strictObject({
   name: labelValue('a target name'),
@@ -86,6 +168,135 @@ export const targetSchema = z.strictObject({
     .default({}),
 });
 export type TargetConfig = z.output<typeof targetSchema>;
+
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+const secretFile = z.string().min(1, 'expected a file path');
+
+/** An interface of an SNMP device, chosen by exactly one of if_name, if_alias or if_index. */
+export const snmpInterfaceSchema = z
+  .strictObject({
+    /** The `interface` label value; defaults to if_name. */
+    name: labelValue('an interface name').optional(),
+    if_name: z.string().min(1, 'expected an ifName').optional(),
+    if_alias: z.string().min(1, 'expected an ifAlias').optional(),
+    if_index: z.number().int().min(1, 'expected an ifIndex from 1 to 2147483647').max(2147483647, 'expected an ifIndex from 1 to 2147483647').optional(),
+  })
+  .superRefine((entry, ctx) => {
+    const selectors = (['if_name', 'if_alias', 'if_index'] as const).filter((key) => entry[key] !== undefined);
+    if (selectors.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: `expected exactly one of if_name, if_alias, if_index${selectors.length > 1 ? `, got ${selectors.join(' and ')}` : ''}` });
+    }
+    if (entry.name === undefined && selectors.length === 1) {
+      if (entry.if_name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: `required when the interface is chosen by ${selectors[0]}` });
+      else if (!LABEL_VALUE.test(entry.if_name)) {
+        ctx.addIssue({ code: 'custom', path: ['name'], message: `required: if_name "${entry.if_name}" is not a usable label value (1-63 letters, digits, "_", ".", ":" or "-")` });
+      }
+    }
+  })
+  .transform(({ name, if_name, if_alias, if_index }) => ({
+    name: name ?? if_name ?? '',
+    selector:
+      if_name !== undefined
+        ? ({ by: 'if_name', value: if_name } as const)
+        : if_alias !== undefined
+          ? ({ by: 'if_alias', value: if_alias } as const)
+          : ({ by: 'if_index', value: if_index ?? 0 } as const),
+  }));
+export type SnmpInterfaceConfig = z.output<typeof snmpInterfaceSchema>;
+
+/** SNMPv3 is authPriv only. Passwords come from a file or an environment variable, never from this file. */
+export const snmpV3Schema = z
+  .strictObject({
+    user: z.string().min(1, 'expected a USM user name').max(32, 'expected a USM user name of at most 32 characters'),
+    auth_protocol: z.enum(['sha', 'sha224', 'sha256', 'sha384', 'sha512']).default('sha'),
+    auth_password_file: secretFile.optional(),
+    auth_password_env: envVarName.optional(),
+    priv_protocol: z.enum(['aes', 'aes256b', 'aes256r']).default('aes'),
+    priv_password_file: secretFile.optional(),
+    priv_password_env: envVarName.optional(),
+  })
+  .superRefine((v3, ctx) => {
+    for (const secret of ['auth_password', 'priv_password'] as const) {
+      const given = [v3[`${secret}_file`], v3[`${secret}_env`]].filter((v) => v !== undefined).length;
+      if (given !== 1) ctx.addIssue({ code: 'custom', path: [`${secret}_file`], message: `expected exactly one of ${secret}_file, ${secret}_env` });
+    }
+  });
+
+export const snmpDeviceSchema = z
+  .strictObject({
+    name: labelValue('a device name'),
+    address: hostName,
+    port: port.default(161),
+    version: z.enum(['v2c', 'v3'], { error: 'expected version "v2c" or "v3"' }),
+    community_file: secretFile.optional(),
+    community_env: envVarName.optional(),
+    v3: snmpV3Schema.optional(),
+    /** Per request; with retries, bounds how long a dead device holds a poll. */
+    timeout: duration({ min: 0.05, max: 30 }).default(2),
+    retries: z.number().int().min(0, 'expected 0 to 5 retries').max(5, 'expected 0 to 5 retries').default(1),
+    interval: duration({ min: 1, max: 3600 }).default(10),
+    interfaces: z.array(snmpInterfaceSchema).min(1, 'expected at least one interface'),
+  })
+  .superRefine((device, ctx) => {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const communities = [device.community_file, device.community_env].filter((v) => v !== undefined).length;
+    if (device.version === 'v2c') {
+      if (communities !== 1) issue(['community_file'], 'expected exactly one of community_file, community_env for version v2c');
+      if (device.v3 !== undefined) issue(['v3'], 'only used with version v3');
+    } else {
+      if (device.v3 === undefined) issue(['v3'], 'required for version v3 (user and authPriv passwords)');
+      if (communities !== 0) issue([device.community_file !== undefined ? 'community_file' : 'community_env'], 'only used with version v2c');
+    }
+    const worstCase = device.timeout * (device.retries + 1);
+    if (worstCase > device.interval) {
+      issue(['timeout'], `expected timeout × (retries + 1) no longer than the interval (${device.interval}s), got ${worstCase}s`);
+    }
+    const names = new Set<string>();
+    device.interfaces.forEach((entry, index) => {
+      if (typeof entry.name !== 'string' || entry.name === '') return; // already reported by the interface's own checks
+      if (names.has(entry.name)) issue(['interfaces', index, 'name'], `duplicate interface name "${entry.name}" on device "${device.name}"`);
+      names.add(entry.name);
+    });
+  });
+export type SnmpDeviceConfig = z.output<typeof snmpDeviceSchema>;
+
+export const snmpSectionSchema = z.strictObject({
+  devices: z.array(snmpDeviceSchema).min(1, 'expected at least one device'),
+});
+
+const ratio = (what: string) => z.number().gt(0, `expected ${what} above 0`).max(1, `expected ${what} of at most 1`);
+
+/** A link (e.g. the HSL), the interfaces that carry it and its commercial terms; exported as metrics for rules and dashboards. */
+export const linkSchema = z.strictObject({
+  name: labelValue('a link name'),
+  /** SNMP interfaces (snmp.devices[].interfaces[].name) whose traffic is the link's traffic; summed. */
+  interfaces: z
+    .array(z.strictObject({ device: z.string().min(1, 'expected an SNMP device name'), interface: z.string().min(1, 'expected an interface name') }))
+    .min(1, 'expected at least one interface'),
+  /** Provisioned capacity, bits per second. */
+  capacity: bitRate({ min: 1 }),
+  step: z
+    .strictObject({
+      size: bitRate({ min: 1 }).default(1_000_000_000),
+      one_off_cost_gbp: z.number().min(0, 'expected a cost of at least 0').default(500),
+      annual_cost_gbp: z.number().min(0, 'expected a cost of at least 0').default(1500),
+      /** From order to the extra capacity being usable. */
+      lead_time: duration({ min: 0, max: 365 * 86400 }).default(30 * 86400),
+    })
+    .prefault({}),
+  thresholds: z
+    .strictObject({
+      /** Recommend a step when the 30-day busy-hour p95 is above this share of capacity. */
+      recommend: ratio('a ratio').default(0.7),
+      /** ...or when the 8-week linear forecast crosses this share within lead time + 30 days. */
+      forecast: ratio('a ratio').default(0.8),
+      /** A step is unused when capacity minus one step would keep the 30-day p95 under this share for 90 days. */
+      unused: ratio('a ratio').default(0.5),
+    })
+    .prefault({})
+    .refine((t) => t.unused < t.recommend, { message: 'expected unused below recommend, or removing a step would at once recommend it again', path: ['unused'] }),
+});
+export type LinkConfig = z.output<typeof linkSchema>;
 
 export const logLevelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
@@ -104,8 +315,11 @@ export const agentConfigSchema = z
     log: z.strictObject({ level: logLevelSchema.default('info') }).default({ level: 'info' }),
     modules: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a module name: lower-case letters, digits and "_"'), moduleSchema),
     targets: z.array(targetSchema).min(1, 'expected at least one target'),
+    snmp: snmpSectionSchema.optional(),
+    links: z.array(linkSchema).optional(),
   })
   .superRefine((config, ctx) => {
+    checkSnmpDevicesAndLinks(config, ctx);
     const seen = new Set<string>();
     config.targets.forEach((target, index) => {
       const at = (field: string) => ['targets', index, field];
@@ -122,26 +336,77 @@ export const agentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: at('module'), message: `unknown module "${target.module}" (defined: ${known})` });
         return;
       }
-      const needsUrl = module.kind === 'http';
-      if (needsUrl && !target.url) ctx.addIssue({ code: 'custom', path: at('url'), message: `required for a ${module.kind} module` });
-      if (needsUrl && target.host) ctx.addIssue({ code: 'custom', path: at('host'), message: `not used by a ${module.kind} module: give the host in url` });
+      const needsUrl = module.kind === 'http' || module.kind === 'throughput';
+      const an = module.kind === 'http' ? 'an' : 'a';
+      if (needsUrl && !target.url) ctx.addIssue({ code: 'custom', path: at('url'), message: `required for ${an} ${module.kind} module` });
+      if (needsUrl && target.host) ctx.addIssue({ code: 'custom', path: at('host'), message: `not used by ${an} ${module.kind} module: give the host in url` });
       if (!needsUrl && !target.host) ctx.addIssue({ code: 'custom', path: at('host'), message: `required for a ${module.kind} module` });
       if (!needsUrl && target.url) ctx.addIssue({ code: 'custom', path: at('url'), message: `not used by a ${module.kind} module` });
       if (module.kind === 'tcp' && target.port === undefined && module.port === undefined) {
         ctx.addIssue({ code: 'custom', path: at('port'), message: `required: module "${target.module}" has no default port` });
       }
-      if (module.kind !== 'tcp' && target.port !== undefined) {
-        ctx.addIssue({ code: 'custom', path: at('port'), message: `only used by tcp modules` });
+      if (module.kind !== 'tcp' && module.kind !== 'udp' && target.port !== undefined) {
+        ctx.addIssue({ code: 'custom', path: at('port'), message: `only used by tcp and udp modules` });
       }
     });
     for (const [name, module] of Object.entries(config.modules)) {
-      if (module.timeout > module.interval) {
-        ctx.addIssue({ code: 'custom', path: ['modules', name, 'timeout'], message: 'expected a timeout no longer than the interval' });
+      if (module.kind === 'udp' && module.packets / module.interval > UDP_MAX_PACKETS_PER_SECOND) {
+        ctx.addIssue({ code: 'custom', path: ['modules', name, 'packets'], message: `expected at most ${UDP_MAX_PACKETS_PER_SECOND} packets per second, got ${module.packets} per ${module.interval}s` });
+      }
+      if ('interval' in module && module.timeout > module.interval) {
+        ctx.addIssue({ code: 'custom', path: ['modules', name, 'timeout'], message: `expected a timeout no longer than the interval (${module.interval}s), got ${module.timeout}s` });
       }
     }
   });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** Device names are unique, and every link names SNMP interfaces that are configured. */
+function checkSnmpDevicesAndLinks(
+  config: { snmp?: z.output<typeof snmpSectionSchema>; links?: LinkConfig[] },
+  ctx: z.RefinementCtx,
+): void {
+  const devices = new Map<string, SnmpDeviceConfig>();
+  config.snmp?.devices.forEach((device, index) => {
+    if (devices.has(device.name)) ctx.addIssue({ code: 'custom', path: ['snmp', 'devices', index, 'name'], message: `duplicate device name "${device.name}"` });
+    devices.set(device.name, device);
+  });
+  const links = new Set<string>();
+  config.links?.forEach((link, index) => {
+    if (links.has(link.name)) ctx.addIssue({ code: 'custom', path: ['links', index, 'name'], message: `duplicate link name "${link.name}"` });
+    links.add(link.name);
+    link.interfaces.forEach((ref, refIndex) => {
+      const at = (field: string) => ['links', index, 'interfaces', refIndex, field];
+      const device = devices.get(ref.device);
+      if (!device) {
+        const known = [...devices.keys()].join(', ') || 'none: add an snmp section';
+        ctx.addIssue({ code: 'custom', path: at('device'), message: `unknown SNMP device "${ref.device}" (defined: ${known})` });
+      } else if (!device.interfaces.some((entry) => entry.name === ref.interface)) {
+        const known = device.interfaces.map((entry) => entry.name).join(', ');
+        ctx.addIssue({ code: 'custom', path: at('interface'), message: `unknown interface "${ref.interface}" on device "${ref.device}" (defined: ${known})` });
+      }
+    });
+  });
+}
+
+/** Why a cron expression is unusable, or undefined when node-cron accepts it. */
+function cronProblem(expression: string): string | undefined {
+  const expected = 'expected a cron expression of 5 fields ("minute hour day-of-month month day-of-week") or 6 with leading seconds, e.g. "0 * * * *"';
+  const fields = expression.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return `${expected}; got ${fields} field${fields === 1 ? '' : 's'} in "${expression}"`;
+  const { valid, errors } = validateCron(expression);
+  if (valid) return undefined;
+  return `${expected}; in "${expression}": ${errors.map((e) => `${e.field} "${e.value ?? ''}" is invalid`).join(', ')}`;
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isValidRegex(source: string): boolean {
   try {

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { ModuleConfig, ModuleKind, TargetConfig } from '../config/schema.js';
 
 /**
@@ -48,9 +49,13 @@ export type ProbeResult = ProbeSuccess | ProbeFailure;
 
 export type ModuleOf<K extends ModuleKind> = Extract<ModuleConfig, { kind: K }>;
 
+/** Label values of one target's series: target, kind and the target's static labels. */
+export type TargetLabels = Record<string, string>;
+
 export interface ProbeContext<K extends ModuleKind> {
   target: TargetConfig;
   module: ModuleOf<K>;
+  labels: TargetLabels;
   /** Aborted on shutdown or reload; a prober must give up promptly. */
   signal: AbortSignal;
 }
@@ -59,12 +64,23 @@ export type ProbeFn<K extends ModuleKind> = (ctx: ProbeContext<K>) => Promise<Pr
 
 export type ProberAvailability = { available: true } | { available: false; why: string };
 
+/**
+ * Metrics a prober keeps beyond the generic per-target ones (e.g. UDP per-direction loss). Created
+ * on the agent's registry; the prober updates them itself from probe() using ctx.labels.
+ */
+export interface KindMetrics {
+  addTarget(labels: TargetLabels): void;
+  removeTarget(labels: TargetLabels): void;
+}
+
 /** A prober is a probe function plus, where it holds a socket, the lifecycle of that socket. */
 export interface Prober<K extends ModuleKind> {
   probe: ProbeFn<K>;
   /** Opens shared resources. Must not throw: lack of permission is reported as unavailable. */
   start?(): Promise<ProberAvailability>;
   stop?(): Promise<void>;
+  /** Creates this kind's own metrics; called once per registry with the per-target label names. */
+  createMetrics?(registry: Registry, perTargetLabelNames: readonly string[]): KindMetrics;
 }
 
 export function failure(reason: FailureReason, detail: string, extra: Partial<ProbeFailure> = {}): ProbeFailure {

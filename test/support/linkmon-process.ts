@@ -14,10 +14,11 @@ export interface LinkmonProcess {
 
 /**
  * Starts `linkmon <args>` from source (tsx), optionally inside a network namespace via
- * `ip netns exec` (needs root). The caller must call stop(), normally in afterAll/afterEach.
+ * `ip netns exec` (needs root), optionally behind a wrapper command such as setpriv. The caller
+ * must call stop(), normally in afterAll/afterEach.
  */
-export function startLinkmon(args: string[], options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): LinkmonProcess {
-  const node = [process.execPath, '--import', 'tsx', CLI, ...args];
+export function startLinkmon(args: string[], options: { netns?: string; env?: NodeJS.ProcessEnv; wrapper?: string[] } = {}): LinkmonProcess {
+  const node = [...(options.wrapper ?? []), process.execPath, '--import', 'tsx', CLI, ...args];
   const command = options.netns ? ['ip', 'netns', 'exec', options.netns, ...node] : node;
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,

@@ -1,0 +1,66 @@
+import type { FailureReason } from './types.js';
+
+/**
+ * Maps Node and undici error codes to the closed list of failure reasons. The code is the only
+ * input: messages vary between versions and locales.
+ */
+const REASON_BY_CODE: Record<string, FailureReason> = {
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ECONNREFUSED: 'refused',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  EHOSTDOWN: 'unreachable',
+  ENETDOWN: 'unreachable',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_FAIL: 'dns',
+  EAI_NONAME: 'dns',
+  ENODATA: 'dns',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  ECONNABORTED: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  UND_ERR_CLOSED: 'reset',
+  // The peer closed before sending the whole body it announced.
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'reset',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'tls',
+  CERT_HAS_EXPIRED: 'tls',
+  CERT_NOT_YET_VALID: 'tls',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'tls',
+  ERR_TLS_HANDSHAKE_TIMEOUT: 'timeout',
+  EPERM: 'network',
+  EACCES: 'network',
+  EADDRNOTAVAIL: 'network',
+};
+
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, cause } = err as { code?: unknown; cause?: unknown };
+  if (typeof code === 'string') return code;
+  return cause === undefined ? undefined : errorCode(cause);
+}
+
+export function reasonFromError(err: unknown): FailureReason {
+  const code = errorCode(err);
+  if (code === undefined) return isTimeoutAbort(err) ? 'timeout' : 'error';
+  if (REASON_BY_CODE[code]) return REASON_BY_CODE[code];
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';
+  return 'network';
+}
+
+function isTimeoutAbort(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError';
+}
+
+/** One line for logs and the status page: the code when there is one, else the message. */
+export function describeError(err: unknown): string {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import type { ModuleConfig, TargetConfig } from './config/schema.js';
+import { JitterEstimator } from './stats/jitter.js';
+import { describeError } from './probes/reasons.js';
+import type { ProbeContext, ProbeResult, Prober, TargetLabels } from './probes/types.js';
+import type { AgentMetrics } from '../exporter/metrics.js';
+
+/** One attempt every `period` seconds; `attemptsPerCycle` attempts make one cycle (one interval). */
+export interface TargetPlan {
+  target: TargetConfig;
+  module: ModuleConfig;
+  labels: TargetLabels;
+  prober: Prober<ModuleConfig['kind']>;
+}
+
+/** What the status page and readiness need to know about a target. */
+export interface TargetState {
+  plan: TargetPlan;
+  attempts: number;
+  failures: number;
+  cyclesCompleted: number;
+  lastResult?: ProbeResult;
+  lastAttemptAt?: Date;
+  lastSuccessAt?: Date;
+}
+
+export interface SchedulerDeps {
+  metrics: AgentMetrics;
+  log: Logger;
+  /** Injected for tests; defaults to Math.random. */
+  random?: () => number;
+}
+
+/** Echo-style kinds send several attempts per interval; request-style kinds send one. */
+export function attemptsPerCycle(module: ModuleConfig): number {
+  return 'packets' in module && typeof module.packets === 'number' ? module.packets : 1;
+}
+
+/**
+ * Runs every target's probes in the background on a drift-free schedule: attempt k of a target
+ * starts at start + offset + k * period, whatever earlier attempts are doing, so one slow reply
+ * never delays the next echo (smokeping-style). The random offset keeps sites out of lockstep.
+ */
+export class ProbeScheduler {
+  private readonly states = new Map<string, TargetState>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly jitter = new Map<string, JitterEstimator>();
+  /** performance.now() at which each target's current cycle began. */
+  private readonly cycleStart = new Map<string, number>();
+
+  constructor(
+    plans: readonly TargetPlan[],
+    private readonly deps: SchedulerDeps,
+  ) {
+    for (const plan of plans) this.states.set(plan.target.name, { plan, attempts: 0, failures: 0, cyclesCompleted: 0 });
+  }
+
+  start(): void {
+    const random = this.deps.random ?? Math.random;
+    const origin = performance.now();
+    for (const state of this.states.values()) {
+      // Cron-scheduled kinds (throughput) run as agent components, not here.
+      if (!('interval' in state.plan.module)) continue;
+      const period = (state.plan.module.interval * 1000) / attemptsPerCycle(state.plan.module);
+      this.scheduleAttempt(state, origin + random() * period, period, 0);
+    }
+  }
+
+  /** Stops scheduling and aborts attempts in flight; resolves when they have all settled. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  targetStates(): TargetState[] {
+    return [...this.states.values()];
+  }
+
+  /** True once every target has completed at least one whole cycle. */
+  firstCycleDone(): boolean {
+    return [...this.states.values()].every((s) => s.cyclesCompleted > 0);
+  }
+
+  private scheduleAttempt(state: TargetState, dueAt: number, period: number, index: number): void {
+    if (this.abort.signal.aborted) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.scheduleAttempt(state, dueAt + period, period, index + 1);
+      this.runAttempt(state, index, dueAt);
+    }, Math.max(0, dueAt - performance.now()));
+    this.timers.add(timer);
+  }
+
+  private runAttempt(state: TargetState, index: number, dueAt: number): void {
+    const { plan } = state;
+    const perCycle = attemptsPerCycle(plan.module);
+    if (index % perCycle === 0) this.cycleStart.set(plan.target.name, dueAt);
+    const cycleStartedAt = this.cycleStart.get(plan.target.name) ?? dueAt;
+    const endsCycle = index % perCycle === perCycle - 1;
+    const ctx: ProbeContext<ModuleConfig['kind']> = { target: plan.target, module: plan.module as never, labels: plan.labels, signal: this.abort.signal };
+    state.attempts += 1;
+    state.lastAttemptAt = new Date();
+    const attempt = this.probeSafely(plan, ctx).then((result) => {
+      if (this.abort.signal.aborted) return;
+      this.record(state, result);
+      if (endsCycle) {
+        state.cyclesCompleted += 1;
+        this.deps.metrics.cycleDuration.set(plan.labels, (performance.now() - cycleStartedAt) / 1000);
+      }
+    });
+    this.inFlight.add(attempt);
+    void attempt.finally(() => this.inFlight.delete(attempt));
+  }
+
+  /** A prober that throws has a bug; the agent logs it, counts it and carries on. */
+  private async probeSafely(plan: TargetPlan, ctx: ProbeContext<ModuleConfig['kind']>): Promise<ProbeResult> {
+    try {
+      return await plan.prober.probe(ctx as never);
+    } catch (err) {
+      this.deps.metrics.errors.inc({ class: 'probe_exception' });
+      this.deps.log.error({ err, target: plan.target.name }, 'prober threw; recorded as a failed attempt');
+      return { ok: false, reason: 'error', detail: describeError(err) };
+    }
+  }
+
+  private record(state: TargetState, result: ProbeResult): void {
+    const { plan } = state;
+    const now = new Date();
+    let jitter: number | undefined;
+    if (result.ok) {
+      let estimator = this.jitter.get(plan.target.name);
+      if (!estimator) this.jitter.set(plan.target.name, (estimator = new JitterEstimator()));
+      jitter = estimator.update(result.durationSeconds);
+      state.lastSuccessAt = now;
+    } else {
+      state.failures += 1;
+      this.deps.log.debug({ target: plan.target.name, reason: result.reason, detail: result.detail }, 'probe failed');
+    }
+    state.lastResult = result;
+    this.deps.metrics.recordAttempt(plan.labels, result, jitter, now.getTime() / 1000);
+  }
+}

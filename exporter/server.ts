@@ -1,0 +1,64 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { renderStatusPage, type StatusPageModel } from './status-page.js';
+import { startWebServer } from './web-config.js';
+
+/** What the HTTP endpoints read from the running agent; getters because a reload swaps them. */
+export interface ExporterSource {
+  registry(): Registry | undefined;
+  ready(): boolean;
+  statusPage(): StatusPageModel | undefined;
+  onError(err: unknown): void;
+}
+
+/** Routes: /metrics, /healthz (process alive), /-/ready (config loaded, first cycle done), / (status page). */
+export function exporterHandler(source: ExporterSource): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
+    switch (path) {
+      case '/metrics': {
+        const registry = source.registry();
+        if (!registry) return send(res, 503, 'text/plain', 'no configuration loaded yet\n');
+        registry.metrics().then(
+          (body) => send(res, 200, registry.contentType, body),
+          (err: unknown) => {
+            source.onError(err);
+            send(res, 500, 'text/plain', 'failed to collect metrics\n');
+          },
+        );
+        return;
+      }
+      case '/healthz':
+        return send(res, 200, 'text/plain', 'ok\n');
+      case '/-/ready':
+        return source.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready: first probe cycle not complete\n');
+      case '/': {
+        const model = source.statusPage();
+        return model ? send(res, 200, 'text/html; charset=utf-8', renderStatusPage(model)) : send(res, 503, 'text/plain', 'starting\n');
+      }
+      default:
+        return send(res, 404, 'text/plain', 'not found\n');
+    }
+  };
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the endpoints on HTTP, or HTTPS/mTLS/basic auth as the exporter-toolkit web config file
+ * says (exporter/web-config.ts); resolves once bound (port 0 picks a free port).
+ */
+export function listen(handler: RequestListener, address: string, port: number, log: Logger, webConfigFile?: string): Promise<RunningServer> {
+  return startWebServer({ listen: { address, port }, handler, log, ...(webConfigFile ? { webConfigFile } : {}) });
+}

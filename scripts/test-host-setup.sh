@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite starts for real (root required):
+# network namespaces and shaping, fping/iperf3 references, snmpd, Prometheus and Alertmanager.
+set -euo pipefail
+PACKAGES=(
+  iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3
+  snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps the packaged daemons from starting; tests start their own instances.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
