@@ -90,14 +90,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const logLevel = logLevelOption(options);
   const webConfigFile = options.get('--web.config.file');
+  // A bad web config stops the process before anything starts probing (exit 2, like a bad config).
+  const webConfig = webConfigFile ? await loadWebConfig(webConfigFile) : undefined;
   switch (command) {
     case 'validate': {
       const file = requireConfig(command, options);
       const config = await loadConfigFile(file);
       process.stdout.write(`${file}: valid (site ${config.site.id}, ${Object.keys(config.modules).length} modules, ${config.targets.length} targets)\n`);
-      if (webConfigFile) {
-        const web = await loadWebConfig(webConfigFile);
-        process.stdout.write(`${webConfigFile}: valid (${web.tls ? `TLS, client auth ${web.tls.clientAuth}` : 'no TLS'}, ${web.users.size} basic auth users)\n`);
+      if (webConfig) {
+        process.stdout.write(`${webConfigFile}: valid (${webConfig.tls ? `TLS, client auth ${webConfig.tls.clientAuth}` : 'no TLS'}, ${webConfig.users.size} basic auth users)\n`);
       }
       return 0;
     }

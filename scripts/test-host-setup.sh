@@ -5,6 +5,7 @@ set -euo pipefail
 PACKAGES=(
   iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3
   snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
+  systemd util-linux curl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

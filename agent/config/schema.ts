@@ -372,6 +372,8 @@ function checkSnmpDevicesAndLinks(
     devices.set(device.name, device);
   });
   const links = new Set<string>();
+  // The utilisation rules join interfaces to links one-to-one.
+  const carrying = new Map<string, string>();
   config.links?.forEach((link, index) => {
     if (links.has(link.name)) ctx.addIssue({ code: 'custom', path: ['links', index, 'name'], message: `duplicate link name "${link.name}"` });
     links.add(link.name);
@@ -385,6 +387,12 @@ function checkSnmpDevicesAndLinks(
         const known = device.interfaces.map((entry) => entry.name).join(', ');
         ctx.addIssue({ code: 'custom', path: at('interface'), message: `unknown interface "${ref.interface}" on device "${ref.device}" (defined: ${known})` });
       }
+      const key = JSON.stringify([ref.device, ref.interface]);
+      const other = carrying.get(key);
+      if (other !== undefined && other !== link.name) {
+        ctx.addIssue({ code: 'custom', path: at('interface'), message: `interface "${ref.interface}" on device "${ref.device}" already carries link "${other}": an interface carries one link` });
+      }
+      carrying.set(key, link.name);
     });
   });
 }

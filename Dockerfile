@@ -1,0 +1,61 @@
+# syntax=docker/dockerfile:1
+# linkmon: one image for both roles, chosen by command.
+#   docker build -t linkmon:0.1.0 .
+#   site agent (default command):
+#     docker run -d --name linkmon-agent --read-only --cap-drop ALL --cap-add NET_RAW \
+#       -v /etc/linkmon:/etc/linkmon:ro -p 9470:9470 linkmon:0.1.0
+#   responder:
+#     docker run -d --name linkmon-responder --read-only --cap-drop ALL \
+#       -v /etc/linkmon:/etc/linkmon:ro -e LINKMON_HEALTHCHECK_URL=http://127.0.0.1:9480/healthz \
+#       -p 9480-9482:9480-9482 -p 9483:9483/udp linkmon:0.1.0 responder --config /etc/linkmon/responder.yaml
+# Config under /etc/linkmon and secrets under /run/secrets are mounted read-only; nothing secret is
+# copied into the image. ICMP and CAP_NET_RAW: see deploy/docker/entrypoint.sh and docs/deploy.md.
+
+# Every stage uses the same Node major and libc (Debian bookworm, glibc): raw-socket (ICMP) is a
+# native addon compiled in `deps` and loaded in `runtime`.
+FROM node:20.20.2-bookworm-slim AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+# node-gyp compiles against the image's own Node headers instead of downloading them.
+ENV npm_config_nodedir=/usr/local
+COPY package.json package-lock.json ./
+# The production install: exactly what runs, from the lockfile.
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM deps AS build
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY agent ./agent
+COPY exporter ./exporter
+COPY responder ./responder
+RUN npm run build
+
+FROM node:20.20.2-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=deps /build/node_modules ./node_modules
+COPY --from=build /build/dist ./dist
+COPY deploy/docker/entrypoint.sh /usr/local/bin/linkmon
+# bin/node-net-raw: a copy of node with CAP_NET_RAW as a file capability, used by the entrypoint
+# for the agent when the container has NET_RAW. Plain node stays capability-free.
+# Code and node_modules stay owned by root: the service user can read them, not change them.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libcap2-bin \
+ && mkdir -p /app/bin /etc/linkmon \
+ && cp /usr/local/bin/node /app/bin/node-net-raw \
+ && setcap cap_net_raw+ep /app/bin/node-net-raw \
+ && apt-get purge -y --auto-remove libcap2-bin \
+ && rm -rf /var/lib/apt/lists/* \
+ && chmod 0755 /usr/local/bin/linkmon \
+ && groupadd --system --gid 10001 linkmon \
+ && useradd --system --uid 10001 --gid linkmon --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin linkmon
+USER 10001:10001
+# agent metrics; responder HTTP, HTTPS, TCP connect and UDP reflector.
+EXPOSE 9470/tcp 9480/tcp 9481/tcp 9482/tcp 9483/udp
+# Finds out by itself whether the web config turned on TLS; see exporter/healthcheck.ts.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/dist/exporter/healthcheck.js"]
+ENTRYPOINT ["linkmon"]
+CMD ["agent", "--config", "/etc/linkmon/agent.yaml"]

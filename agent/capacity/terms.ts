@@ -1,0 +1,62 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { ComponentFactory } from '../component.js';
+import type { LinkConfig } from '../config/schema.js';
+
+export const LINK_THRESHOLDS = ['recommend', 'forecast', 'unused'] as const;
+
+/**
+ * A link's provisioned capacity and commercial terms as gauges (docs/metrics.md, "Agent: link terms"),
+ * so capacity rules and dashboards read them instead of hard-coding them: a contract change is a
+ * config edit. Looked up before being created because the agent keeps its registry across reloads.
+ */
+export class LinkTermsMetrics {
+  readonly info: Gauge<'link' | 'device' | 'interface'>;
+  readonly capacity: Gauge<'link'>;
+  readonly step: Gauge<'link'>;
+  readonly stepOneOffCost: Gauge<'link'>;
+  readonly stepAnnualCost: Gauge<'link'>;
+  readonly stepLeadTime: Gauge<'link'>;
+  readonly threshold: Gauge<'link' | 'threshold'>;
+
+  constructor(registry: Registry) {
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
+    this.info = gauge('linkmon_link_info', 'Always 1: the SNMP interface (device, interface) carries the link; a link may have several.', ['link', 'device', 'interface'] as const);
+    this.capacity = gauge('linkmon_link_capacity_bytes', 'Provisioned capacity of the link, bytes per second (config links[].capacity / 8).', ['link'] as const);
+    this.step = gauge('linkmon_link_step_bytes', 'Capacity added or removed by one contract step, bytes per second.', ['link'] as const);
+    this.stepOneOffCost = gauge('linkmon_link_step_one_off_cost_gbp', 'One-off cost of adding one step, pounds sterling.', ['link'] as const);
+    this.stepAnnualCost = gauge('linkmon_link_step_annual_cost_gbp', 'Yearly cost of one step, pounds sterling.', ['link'] as const);
+    this.stepLeadTime = gauge('linkmon_link_step_lead_time_seconds', 'Time from ordering a step to it being usable.', ['link'] as const);
+    this.threshold = gauge('linkmon_link_threshold_ratio', 'Capacity-planning thresholds as a share of capacity: recommend (30-day busy-hour p95), forecast (8-week trend), unused (p95 with one step less).', [
+      'link',
+      'threshold',
+    ] as const);
+  }
+
+  /** Replaces every series with the given links' terms. */
+  publish(links: readonly LinkConfig[]): void {
+    for (const gauge of [this.info, this.capacity, this.step, this.stepOneOffCost, this.stepAnnualCost, this.stepLeadTime, this.threshold]) gauge.reset();
+    for (const link of links) {
+      const labels = { link: link.name };
+      for (const ref of link.interfaces) this.info.set({ ...labels, device: ref.device, interface: ref.interface }, 1);
+      this.capacity.set(labels, link.capacity / 8);
+      this.step.set(labels, link.step.size / 8);
+      this.stepOneOffCost.set(labels, link.step.one_off_cost_gbp);
+      this.stepAnnualCost.set(labels, link.step.annual_cost_gbp);
+      this.stepLeadTime.set(labels, link.step.lead_time);
+      for (const threshold of LINK_THRESHOLDS) this.threshold.set({ ...labels, threshold }, link.thresholds[threshold]);
+    }
+  }
+}
+
+/** Publishes `links:` as metrics when the config is applied (and clears them when a reload removes the section). */
+export const linkTermsComponent: ComponentFactory = ({ config, registry }) => {
+  const links = config.links ?? [];
+  const alreadyExported = registry.getSingleMetric('linkmon_link_info') !== undefined;
+  if (links.length === 0 && !alreadyExported) return undefined;
+  const metrics = new LinkTermsMetrics(registry);
+  return {
+    start: () => metrics.publish(links),
+    stop: async () => undefined,
+  };
+};

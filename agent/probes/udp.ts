@@ -1,0 +1,124 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { TargetConfig } from '../config/schema.js';
+import type { KindMetrics, ModuleOf, ProbeContext, ProbeResult, Prober, TargetLabels } from './types.js';
+import { DIRECTIONS, UdpSession, type Direction, type UdpSessionEvents } from './udp-session.js';
+
+/** linkmon_udp_* metrics (docs/metrics.md): per target and direction. */
+class UdpMetrics implements KindMetrics {
+  readonly sent: Counter<string>;
+  readonly lost: Counter<string>;
+  readonly jitter: Gauge<string>;
+  readonly reordered: Counter<string>;
+  readonly duplicates: Counter<string>;
+
+  constructor(registry: Registry, perTargetLabelNames: readonly string[]) {
+    const labelNames = [...perTargetLabelNames, 'direction'];
+    const registers = [registry];
+    this.sent = new Counter({ name: 'linkmon_udp_packets_sent_total', help: 'UDP probe packets sent in each direction (site_to_dc: by the agent; dc_to_site: reflections by the responder), counted when settled.', labelNames, registers });
+    this.lost = new Counter({ name: 'linkmon_udp_packets_lost_total', help: 'UDP probe packets lost in each direction, counted when settled (after the timeout and the next reflection).', labelNames, registers });
+    this.jitter = new Gauge({ name: 'linkmon_udp_jitter_seconds', help: 'RFC 3550 smoothed jitter of the one-way transit time in each direction (no clock sync needed).', labelNames, registers });
+    this.reordered = new Counter({ name: 'linkmon_udp_reordered_total', help: 'UDP probe packets that arrived out of order, by direction.', labelNames, registers });
+    this.duplicates = new Counter({ name: 'linkmon_udp_duplicates_total', help: 'Duplicated UDP probe packets, by direction.', labelNames, registers });
+  }
+
+  addTarget(labels: TargetLabels): void {
+    for (const direction of DIRECTIONS) {
+      const series = { ...labels, direction };
+      for (const counter of [this.sent, this.lost, this.reordered, this.duplicates]) counter.inc(series, 0);
+      this.jitter.set(series, 0);
+    }
+  }
+
+  removeTarget(labels: TargetLabels): void {
+    for (const direction of DIRECTIONS) {
+      for (const metric of [this.sent, this.lost, this.jitter, this.reordered, this.duplicates]) metric.remove({ ...labels, direction });
+    }
+  }
+
+  eventsFor(labels: TargetLabels): UdpSessionEvents {
+    const at = (direction: Direction) => ({ ...labels, direction });
+    return {
+      settled: (tally) => {
+        this.sent.inc(at('site_to_dc'), tally.sentSiteToDc);
+        this.sent.inc(at('dc_to_site'), tally.sentDcToSite);
+        this.lost.inc(at('site_to_dc'), tally.lostSiteToDc);
+        this.lost.inc(at('dc_to_site'), tally.lostDcToSite);
+      },
+      reordered: (direction) => this.reordered.inc(at(direction)),
+      duplicate: (direction) => this.duplicates.inc(at(direction)),
+      jitter: (direction, seconds) => this.jitter.set(at(direction), seconds),
+    };
+  }
+}
+
+/** What a target's session was opened with; a reload that changes any of it opens a new session. */
+function sessionKey(target: TargetConfig, module: ModuleOf<'udp'>): string {
+  return JSON.stringify([target.host, target.port ?? module.port, module.packet_bytes]);
+}
+
+const NO_METRICS: UdpSessionEvents = { settled: () => {}, reordered: () => {}, duplicate: () => {}, jitter: () => {} };
+
+/**
+ * The UDP prober: one probe() sends one packet to the target's reflector and returns its RTT
+ * (reflector processing time excluded); per-direction loss, jitter, reordering and duplicates go
+ * to linkmon_udp_* through the session's events. One session (socket) per target.
+ */
+export function createUdpProber(): Prober<'udp'> & { sessionCount(): number } {
+  const sessions = new Map<string, { key: string; opening: Promise<UdpSession | ProbeResult>; labels: TargetLabels }>();
+  let metrics: UdpMetrics | undefined;
+
+  const closeSession = (name: string) => {
+    const entry = sessions.get(name);
+    sessions.delete(name);
+    void entry?.opening.then((session) => session instanceof UdpSession && session.close());
+  };
+
+  const sessionFor = (ctx: ProbeContext<'udp'>) => {
+    const key = sessionKey(ctx.target, ctx.module);
+    let entry = sessions.get(ctx.target.name);
+    if (entry && entry.key !== key) {
+      closeSession(ctx.target.name);
+      entry = undefined;
+    }
+    if (!entry) {
+      const events = metrics?.eventsFor(ctx.labels) ?? NO_METRICS;
+      const opening = UdpSession.open({ host: ctx.target.host ?? '', port: ctx.target.port ?? ctx.module.port, packetBytes: ctx.module.packet_bytes, events });
+      entry = { key, opening, labels: ctx.labels };
+      sessions.set(ctx.target.name, entry);
+      // A failed open (DNS) is retried at the next probe.
+      const name = ctx.target.name;
+      const created = entry;
+      void opening.then((session) => {
+        if (!(session instanceof UdpSession) && sessions.get(name) === created) sessions.delete(name);
+      });
+    }
+    return entry.opening;
+  };
+
+  return {
+    async probe(ctx) {
+      const session = await sessionFor(ctx);
+      if (!(session instanceof UdpSession)) return session;
+      return session.send(ctx.module.timeout, ctx.signal);
+    },
+    createMetrics(registry, perTargetLabelNames) {
+      metrics = new UdpMetrics(registry, perTargetLabelNames);
+      // Sessions report to the metrics they were opened with; new metrics need new sessions.
+      for (const name of [...sessions.keys()]) closeSession(name);
+      const created = metrics;
+      return {
+        addTarget: (labels) => created.addTarget(labels),
+        removeTarget: (labels) => {
+          created.removeTarget(labels);
+          for (const [name, entry] of sessions) if (entry.labels.target === labels.target) closeSession(name);
+        },
+      };
+    },
+    async stop() {
+      for (const name of [...sessions.keys()]) closeSession(name);
+    },
+    sessionCount: () => sessions.size,
+  };
+}
+
+export const udpProber = createUdpProber();

@@ -1,0 +1,146 @@
+// RTT accuracy of the agent's ICMP prober against fping on a lab path (test/lab: site — wan router
+// with the TUN delay line — dc), the agent and fping probing the same dc address in the same minute.
+// For each path delay (5, 20, 50 ms one way, site_to_dc) without and with ±2 ms jitter:
+//   - |median(agent RTT) − median(fping RTT)|, goal <= 0.05 ms;
+//   - p50 and p95 computed by histogram_quantile from the agent's exported buckets
+//     (LATENCY_BUCKETS), goal within 2% of fping's own p50/p95.
+// Root required. Usage: npx tsx bench/icmp-accuracy.ts [--seconds 60] [--rate 50]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { histogramQuantile, bucketsFromExposition, type CumulativeBucket } from '../agent/stats/histogram-quantile.js';
+import { median, sampleQuantile } from '../agent/stats/sample-quantile.js';
+import { LATENCY_BUCKETS } from '../exporter/metrics.js';
+import { createLab } from '../test/lab/lab.js';
+import { compileHarness, machineNote, runFping, startHarness, writeResults } from './icmp-bench-support.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, rate: { type: 'string', default: '50' } } });
+const seconds = Number(values.seconds);
+const rate = Number(values.rate); // echoes per second, for the agent and for fping each
+const CONDITIONS = [
+  { ms: 0, jitterMs: 0, judged: false },
+  ...[5, 20, 50].flatMap((ms) => [
+    { ms, jitterMs: 0, judged: true },
+    { ms, jitterMs: 2, judged: true },
+  ]),
+];
+
+/** fping prints 3 significant-ish digits: %.3f below 1 ms, %.2f below 10, %.1f below 100, %.0f above. */
+function asFpingPrints(ms: number): number {
+  const decimals = ms < 1 ? 3 : ms < 10 ? 2 : ms < 100 ? 1 : 0;
+  return Number(ms.toFixed(decimals));
+}
+
+/** What histogram_quantile would answer for these samples under another bucket layout. */
+function simulatedBuckets(samplesMs: readonly number[], boundsSeconds: readonly number[]): CumulativeBucket[] {
+  const sorted = [...samplesMs].map((ms) => ms / 1000).sort((a, b) => a - b);
+  let i = 0;
+  const buckets = boundsSeconds.map((upperBound) => {
+    while (i < sorted.length && sorted[i]! <= upperBound) i++;
+    return { upperBound, count: i };
+  });
+  return [...buckets, { upperBound: Number.POSITIVE_INFINITY, count: sorted.length }];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'linkmon-icmp-accuracy-'));
+console.log('compiling the agent harness into dist/ …');
+await compileHarness();
+const lab = await createLab({ sites: 1, dcAddresses: 2 });
+const target = lab.dcAddress(1);
+const configFile = join(dir, 'agent.yaml');
+writeFileSync(
+  configFile,
+  [
+    'site: {id: bench, name: ICMP accuracy bench}',
+    'log: {level: warn}',
+    'modules:',
+    `  ping: {kind: icmp, interval: 1s, timeout: 500ms, packets: ${rate}, payload_bytes: 56}`,
+    'targets:',
+    `  - {name: dc, module: ping, host: ${target}}`,
+    '',
+  ].join('\n'),
+);
+
+const rows: Record<string, unknown>[] = [];
+try {
+  for (const condition of CONDITIONS) {
+    await lab.setDelay('site_to_dc', { ms: condition.ms, jitterMs: condition.jitterMs });
+    const harness = startHarness(lab.site(), { configFile, warmupSeconds: 0, measureSeconds: seconds, recordRtts: true });
+    await harness.event('measuring');
+    const [fping, agent] = await Promise.all([runFping(lab.site(), [target], seconds * rate, 1000 / rate, ['-t', '500']), harness.result]);
+    const fpingMs = (fping.rttsMs.get(target) ?? []).filter((v): v is number => v !== undefined);
+    const agentMs = (agent.rttsSeconds ?? []).map((s) => s * 1000);
+    const buckets = bucketsFromExposition(agent.durationBuckets);
+    const hq = (q: number) => histogramQuantile(q, buckets) * 1000;
+    const fp50 = median(fpingMs);
+    const fp95 = sampleQuantile(fpingMs, 0.95);
+    const relative = (value: number, reference: number) => (value - reference) / reference;
+    const row = {
+      delayMs: condition.ms,
+      jitterMs: condition.jitterMs,
+      judged: condition.judged,
+      samples: { agent: agentMs.length, fping: fpingMs.length, agentLost: agent.failures },
+      fping: { p50: fp50, p95: fp95 },
+      agentRaw: { p50: median(agentMs), p95: sampleQuantile(agentMs, 0.95) },
+      agentHistogram: { p50: hq(0.5), p95: hq(0.95) },
+      medianDiffMs: median(agentMs) - fp50,
+      medianDiffAsFpingPrintsMs: median(agentMs.map(asFpingPrints)) - fp50,
+      histogramErrorVsFping: { p50: relative(hq(0.5), fp50), p95: relative(hq(0.95), fp95) },
+      /** Bucket error alone: the same agent samples, histogram vs exact quantile. */
+      histogramErrorVsOwnSamples: { p50: relative(hq(0.5), median(agentMs)), p95: relative(hq(0.95), sampleQuantile(agentMs, 0.95)) },
+      /** The same agent samples under a 2% geometric layout (1 ms – 200 ms), for comparison. */
+      histogramErrorVsFpingWith2pcBuckets: (() => {
+        const b2 = simulatedBuckets(agentMs, twoPercentBuckets());
+        return { p50: relative(histogramQuantile(0.5, b2) * 1000, fp50), p95: relative(histogramQuantile(0.95, b2) * 1000, fp95) };
+      })(),
+    };
+    rows.push(row);
+    console.log(
+      `delay ${condition.ms} ± ${condition.jitterMs} ms: fping p50 ${fp50.toFixed(3)} p95 ${fp95.toFixed(3)} | agent p50 ${row.agentRaw.p50.toFixed(3)} ` +
+        `(Δ ${row.medianDiffMs.toFixed(3)} ms) | histogram p50 ${row.agentHistogram.p50.toFixed(3)} (${(row.histogramErrorVsFping.p50 * 100).toFixed(2)}%) ` +
+        `p95 ${row.agentHistogram.p95.toFixed(3)} (${(row.histogramErrorVsFping.p95 * 100).toFixed(2)}%)`,
+    );
+  }
+} finally {
+  await lab.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function twoPercentBuckets(): number[] {
+  const bounds: number[] = [];
+  for (let b = 0.001; b < 0.2; b *= 1.02) bounds.push(Number(b.toPrecision(4)));
+  return bounds;
+}
+
+const judged = rows.filter((r) => r.judged) as { medianDiffMs: number; histogramErrorVsFping: { p50: number; p95: number } }[];
+const goals = {
+  medianDiffAtMost005ms: judged.every((r) => Math.abs(r.medianDiffMs) <= 0.05),
+  histogramWithin2pc: judged.every((r) => Math.abs(r.histogramErrorVsFping.p50) <= 0.02 && Math.abs(r.histogramErrorVsFping.p95) <= 0.02),
+};
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const table = [
+  '| delay one way | fping p50 / p95 ms | agent p50 / p95 ms | Δ median ms | Δ median (fping rounding) | histogram p50 (err) | histogram p95 (err) | 2% buckets p50 / p95 err |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((row) => {
+    const r = row as unknown as {
+      delayMs: number; jitterMs: number; fping: { p50: number; p95: number }; agentRaw: { p50: number; p95: number }; agentHistogram: { p50: number; p95: number };
+      medianDiffMs: number; medianDiffAsFpingPrintsMs: number; histogramErrorVsFping: { p50: number; p95: number }; histogramErrorVsFpingWith2pcBuckets: { p50: number; p95: number };
+    };
+    return `| ${r.delayMs} ± ${r.jitterMs} ms | ${r.fping.p50.toFixed(3)} / ${r.fping.p95.toFixed(3)} | ${r.agentRaw.p50.toFixed(3)} / ${r.agentRaw.p95.toFixed(3)} | ${r.medianDiffMs.toFixed(3)} | ${r.medianDiffAsFpingPrintsMs.toFixed(3)} | ${r.agentHistogram.p50.toFixed(3)} (${pct(r.histogramErrorVsFping.p50)}) | ${r.agentHistogram.p95.toFixed(3)} (${pct(r.histogramErrorVsFping.p95)}) | ${pct(r.histogramErrorVsFpingWith2pcBuckets.p50)} / ${pct(r.histogramErrorVsFpingWith2pcBuckets.p95)} |`;
+  }),
+].join('\n');
+const markdown = [
+  '# ICMP RTT accuracy: agent vs fping on the lab path',
+  '',
+  `Lab: site — wan (TUN delay line, site_to_dc) — dc; agent harness (production Agent path, compiled) and fping -C in the site namespace, both ${rate} echoes/s to ${target} for ${seconds} s in the same minute.`,
+  `Histogram quantiles: PromQL histogram_quantile (agent/stats/histogram-quantile.ts) over the exported linkmon_probe_duration_seconds buckets (LATENCY_BUCKETS, ${LATENCY_BUCKETS.length} bounds).`,
+  `Machine: ${machineNote()}.`,
+  '',
+  table,
+  '',
+  `Goals (5/20/50 ms rows): |Δ median| <= 0.05 ms: ${goals.medianDiffAtMost005ms ? 'met' : 'missed'}; histogram p50/p95 within 2% of fping: ${goals.histogramWithin2pc ? 'met' : 'missed'}.`,
+  '',
+].join('\n');
+console.log(`\n${markdown}`);
+writeResults('icmp-accuracy', { machine: machineNote(), seconds, rate, target, bucketCount: LATENCY_BUCKETS.length, goals, rows }, markdown);

@@ -1,0 +1,107 @@
+// CPU seconds and peak RSS per 1,000 ICMP probes: 50 targets at 1 probe/s for 60 s, the agent and
+// fping doing the same work side by side in the same minute, each in its own throwaway namespace
+// (so neither sees the other's replies) pinging 50 loopback addresses 127.0.1.1-50.
+// Goal (issue #2): agent CPU per probe <= 2x fping's; agent RSS <= 80 MB.
+// Root required. Usage: npx tsx bench/icmp-cpu.ts [--seconds 60] [--targets 50]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { inNetns, run } from '../test/lab/run.js';
+import { compileHarness, createLoopbackNamespace, machineNote, removeNamespace, runFping, sleep, startHarness, writeResults } from './icmp-bench-support.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '50' }, scrape: { type: 'string', default: '15' } } });
+const seconds = Number(values.seconds);
+const targetCount = Number(values.targets);
+const scrapeEverySeconds = Number(values.scrape);
+const WARMUP_SECONDS = 10;
+const targets = Array.from({ length: targetCount }, (_, i) => `127.0.1.${i + 1}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'linkmon-icmp-cpu-'));
+const configFile = join(dir, 'agent.yaml');
+writeFileSync(
+  configFile,
+  [
+    'site: {id: bench, name: ICMP CPU bench}',
+    'log: {level: warn}',
+    'modules:',
+    '  ping: {kind: icmp, interval: 1s, timeout: 1s, packets: 1, payload_bytes: 56}',
+    'targets:',
+    ...targets.map((host, i) => `  - {name: t${String(i + 1).padStart(2, '0')}, module: ping, host: ${host}, labels: {link: hsl}}`),
+    '',
+  ].join('\n'),
+);
+
+console.log(`compiling the agent harness into dist/ …`);
+const harnessPath = await compileHarness();
+const agentNs = await createLoopbackNamespace('cpuagent');
+const fpingNs = await createLoopbackNamespace('cpufping');
+try {
+  const harness = startHarness(agentNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true });
+  const { url } = (await harness.event('listening')) as { url: string };
+  await harness.event('measuring');
+  console.log(`agent (${harnessPath}) measuring for ${seconds} s; fping starts now in ${fpingNs}`);
+
+  // Prometheus-like scrapes of the agent during its window, from a separate curl process.
+  const scraping = (async () => {
+    let scrapes = 0;
+    for (let t = scrapeEverySeconds; scrapeEverySeconds > 0 && t < seconds; t += scrapeEverySeconds) {
+      await sleep(scrapeEverySeconds * 1000);
+      await run(inNetns(agentNs, ['curl', '-sf', '-o', '/dev/null', `${url}/metrics`]));
+      scrapes++;
+    }
+    return scrapes;
+  })();
+  const [fping, agent, scrapes] = await Promise.all([runFping(fpingNs, targets, seconds, 1000), harness.result, scraping]);
+
+  const fpingSent = [...fping.rttsMs.values()].reduce((n, rtts) => n + rtts.length, 0);
+  const fpingLost = [...fping.rttsMs.values()].reduce((n, rtts) => n + rtts.filter((r) => r === undefined).length, 0);
+  const perThousand = (cpu: number, probes: number) => (cpu / probes) * 1000;
+  const agentPerK = perThousand(agent.cpuSeconds, agent.attempts);
+  const fpingPerK = perThousand(fping.cpuSeconds, fpingSent);
+  const mb = (bytes: number) => bytes / 1e6;
+  const result = {
+    machine: machineNote(),
+    workload: { targets: targetCount, probesPerSecondPerTarget: 1, seconds, scrapeEverySeconds, scrapes },
+    agent: {
+      how: 'Agent class (config → ProbeScheduler → IcmpProber → AgentMetrics, default process metrics, /metrics server) compiled to dist/, plain node',
+      probes: agent.attempts,
+      lost: agent.failures,
+      cpuSeconds: agent.cpuSeconds,
+      cpuSecondsPer1000Probes: agentPerK,
+      cpuSecondsInclStartup: agent.totalCpuSeconds,
+      peakRssMB: mb(agent.maxRssBytes),
+      endRssMB: mb(agent.memory.rss),
+      endHeapUsedMB: mb(agent.memory.heapUsed),
+    },
+    fping: { probes: fpingSent, lost: fpingLost, cpuSeconds: fping.cpuSeconds, cpuSecondsPer1000Probes: fpingPerK, peakRssMB: mb(fping.maxRssBytes), wallSeconds: fping.wallSeconds },
+    ratioCpuPerProbe: agentPerK / fpingPerK,
+    goals: { cpuAtMost2xFping: agentPerK <= 2 * fpingPerK, rssAtMost80MB: mb(agent.maxRssBytes) <= 80 },
+  };
+  const rows = [
+    ['', 'agent', 'fping'],
+    ['probes (lost)', `${agent.attempts} (${agent.failures})`, `${fpingSent} (${fpingLost})`],
+    ['CPU seconds', agent.cpuSeconds.toFixed(3), fping.cpuSeconds.toFixed(2)],
+    ['CPU s per 1,000 probes', agentPerK.toFixed(3), fpingPerK.toFixed(3)],
+    ['peak RSS MB', mb(agent.maxRssBytes).toFixed(1), mb(fping.maxRssBytes).toFixed(1)],
+  ];
+  const table = rows.map((r) => `| ${r.join(' | ')} |`).join('\n').replace(/\n/, `\n|---|---|---|\n`);
+  const markdown = [
+    '# ICMP CPU and memory: agent vs fping',
+    '',
+    `${targetCount} targets (127.0.1.x in separate throwaway namespaces), 1 probe/s each, ${seconds} s, same minute; agent scraped every ${scrapeEverySeconds} s (${scrapes} scrapes).`,
+    `Agent: ${result.agent.how}; CPU from process.cpuUsage() over the window after a ${WARMUP_SECONDS} s warm-up (${agent.totalCpuSeconds.toFixed(2)} s including startup). fping: /usr/bin/time -v, whole run.`,
+    `Machine: ${result.machine}.`,
+    '',
+    table,
+    '',
+    `CPU per probe: agent/fping = ${result.ratioCpuPerProbe.toFixed(2)}x (goal <= 2x: ${result.goals.cpuAtMost2xFping ? 'met' : 'missed'}); peak RSS goal <= 80 MB: ${result.goals.rssAtMost80MB ? 'met' : 'missed'}.`,
+    '',
+  ].join('\n');
+  console.log(`\n${markdown}`);
+  writeResults('icmp-cpu', result, markdown);
+} finally {
+  await removeNamespace(agentNs);
+  await removeNamespace(fpingNs);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { duration } from '../agent/config/duration.js';
+import { ConfigError, formatIssues, parseYamlMapping, readConfigText } from '../agent/config/load.js';
+import { logLevelSchema } from '../agent/config/schema.js';
+import { byteSize } from '../agent/config/size.js';
+import { loadTokens } from './tokens.js';
+import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from './udp-packet.js';
+
+export const RESPONDER_DEFAULT_PORTS = { http: 9480, https: 9481, tcp: 9482, udp: 9483 } as const;
+
+/** 0 binds a free port (tests, the demo). */
+const listenPort = z.number().int().min(0).max(65535, 'expected a port from 0 to 65535');
+
+const listenerSection = (port: number) =>
+  z.strictObject({ enabled: z.boolean().default(true), port: listenPort.default(port) }).default({ enabled: true, port });
+
+export const responderConfigSchema = z
+  .strictObject({
+    listen: z.strictObject({ address: z.string().min(1).default('0.0.0.0') }).default({ address: '0.0.0.0' }),
+    http: listenerSection(RESPONDER_DEFAULT_PORTS.http),
+    https: z
+      .strictObject({
+        port: listenPort.default(RESPONDER_DEFAULT_PORTS.https),
+        cert_file: z.string().min(1, 'expected the path of a PEM certificate file'),
+        key_file: z.string().min(1, 'expected the path of a PEM private key file'),
+      })
+      .optional(),
+    tcp: listenerSection(RESPONDER_DEFAULT_PORTS.tcp),
+    udp: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        port: listenPort.default(RESPONDER_DEFAULT_PORTS.udp),
+        max_packet_bytes: z.number().int().min(UDP_HEADER_BYTES).max(9000).default(UDP_MAX_PACKET_BYTES),
+        /** Per-sender states kept (least recently used evicted): spoofed sources cannot exhaust memory. */
+        max_senders: z.number().int().min(1).max(1_000_000).default(4096),
+        rate_limit: z
+          .strictObject({
+            packets_per_second: z.number().positive().max(1_000_000).default(200),
+            burst: z.number().int().min(1).max(1_000_000).default(100),
+          })
+          .default({ packets_per_second: 200, burst: 100 }),
+      })
+      .default({ enabled: true, port: RESPONDER_DEFAULT_PORTS.udp, max_packet_bytes: UDP_MAX_PACKET_BYTES, max_senders: 4096, rate_limit: { packets_per_second: 200, burst: 100 } }),
+    auth: z
+      .strictObject({
+        token_file: z.string().min(1).optional(),
+        token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+      })
+      .refine((auth) => auth.token_file !== undefined || auth.token_env !== undefined, { message: 'expected token_file and/or token_env' }),
+    limits: z
+      .strictObject({
+        max_bytes: byteSize({ min: 1, max: 1024 ** 4 }).default(1024 ** 3),
+        max_seconds: duration({ min: 1, max: 3600 }).default(30),
+        max_concurrent: z.number().int().min(1).max(64).default(2),
+        /** Requests of one test (same X-Linkmon-Test-Id) running at once: its parallel streams. */
+        max_streams_per_test: z.number().int().min(1).max(64).default(16),
+        idle_timeout: duration({ min: 0.1, max: 300 }).default(10),
+        /** Open HTTP(S) connections, idle keep-alive ones included. */
+        max_connections: z.number().int().min(1).max(100_000).default(256),
+      })
+      .default({ max_bytes: 1024 ** 3, max_seconds: 30, max_concurrent: 2, max_streams_per_test: 16, idle_timeout: 10, max_connections: 256 }),
+    log: z.strictObject({ level: logLevelSchema.default('info') }).default({ level: 'info' }),
+  });
+
+export type ResponderConfigFile = z.output<typeof responderConfigSchema>;
+
+/** The validated file plus the secrets it points at, read once at load. */
+export interface ResponderConfig extends ResponderConfigFile {
+  tokens: readonly string[];
+  tlsCredentials?: { cert: Buffer; key: Buffer };
+}
+
+export async function loadResponderConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ResponderConfig> {
+  return resolveResponderConfig(parseResponderConfigText(await readConfigText(file), file), file, env);
+}
+
+export function parseResponderConfigText(text: string, file: string): ResponderConfigFile {
+  const parsed = responderConfigSchema.safeParse(parseYamlMapping(text, file));
+  if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+/** Reads tokens and TLS files; every problem is reported at once, naming the field. */
+export async function resolveResponderConfig(config: ResponderConfigFile, file: string, env: NodeJS.ProcessEnv = process.env): Promise<ResponderConfig> {
+  const problems: string[] = [];
+  const tokens = await loadTokens(config.auth, env, problems);
+  let tlsCredentials: ResponderConfig['tlsCredentials'];
+  if (config.https) {
+    const cert = await readSecretFile(config.https.cert_file, 'https.cert_file', problems);
+    const key = await readSecretFile(config.https.key_file, 'https.key_file', problems);
+    if (cert && key) tlsCredentials = { cert, key };
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { ...config, tokens, ...(tlsCredentials ? { tlsCredentials } : {}) };
+}
+
+async function readSecretFile(path: string, field: string, problems: string[]): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    problems.push(`${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+    return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { ResponderConfig } from './config.js';
+import { createHttpHandler } from './http.js';
+import { ResponderMetrics } from './metrics.js';
+import { TestSlots } from './slots.js';
+import { startTcpListener } from './tcp.js';
+import { BearerTokens } from './tokens.js';
+import { startUdpReflector } from './udp-reflector.js';
+import { openWebGate } from '../exporter/web-config.js';
+
+/** Sent over and over by /download; big enough that each write is one large syscall. */
+const PAYLOAD_BYTES = 256 * 1024;
+/** A client must send its request headers within this time (slow-header clients are dropped). */
+const HEADERS_TIMEOUT_MS = 10_000;
+
+export interface ResponderPorts {
+  http?: number;
+  https?: number;
+  tcp?: number;
+  udp?: number;
+}
+
+export interface RunningResponder {
+  /** The bound ports (port 0 in the config becomes the port the kernel chose). */
+  ports: ResponderPorts;
+  registry: Registry;
+  metrics: ResponderMetrics;
+  stop(): Promise<void>;
+}
+
+/** Starts every configured listener; on failure the ones already started are closed again. */
+export async function startResponder(
+  config: ResponderConfig,
+  log: Logger,
+  registry: Registry = new Registry(),
+  options: { /** Exporter-toolkit web config: basic auth (and headers) for /metrics. */ webConfigFile?: string } = {},
+): Promise<RunningResponder> {
+  const metrics = new ResponderMetrics(registry);
+  const { limits } = config;
+  const gate = options.webConfigFile ? await openWebGate(options.webConfigFile, log, ['/metrics']) : undefined;
+  const apiHandler = createHttpHandler({
+    limits,
+    tokens: new BearerTokens(config.tokens),
+    slots: new TestSlots(limits.max_concurrent, limits.max_seconds, limits.max_streams_per_test),
+    metrics,
+    log,
+    payload: randomBytes(PAYLOAD_BYTES),
+  });
+  const serverOptions: ServerOptions = {
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    // Backstop only: the handler's own caps end a test well before this.
+    requestTimeout: (limits.max_seconds + limits.idle_timeout + 10) * 1000,
+    keepAliveTimeout: 5000,
+  };
+  const handler = gate ? gate.wrap(apiHandler) : apiHandler;
+  const ports: ResponderPorts = {};
+  const closers: (() => Promise<void>)[] = gate ? [() => gate.close()] : [];
+  const address = config.listen.address;
+  try {
+    if (config.http.enabled) {
+      const server = createHttpServer(serverOptions, handler);
+      ports.http = await listenHttp(server, address, config.http.port, limits.max_connections);
+      closers.push(() => closeHttp(server));
+    }
+    if (config.https && config.tlsCredentials) {
+      const server = createHttpsServer({ ...serverOptions, ...config.tlsCredentials }, handler);
+      ports.https = await listenHttp(server, address, config.https.port, limits.max_connections);
+      closers.push(() => closeHttp(server));
+    }
+    if (config.tcp.enabled) {
+      const tcp = await startTcpListener(address, config.tcp.port, metrics);
+      ports.tcp = tcp.port;
+      closers.push(tcp.close);
+    }
+    if (config.udp.enabled) {
+      const reflector = await startUdpReflector(address, config.udp, metrics, log);
+      ports.udp = reflector.port;
+      closers.push(reflector.close);
+    }
+  } catch (err) {
+    await Promise.allSettled(closers.map((close) => close()));
+    throw err;
+  }
+  log.info({ address, ports, max_concurrent: limits.max_concurrent, max_bytes: limits.max_bytes, max_seconds: limits.max_seconds, tokens: config.tokens.length }, 'linkmon responder listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    ports,
+    registry,
+    metrics,
+    stop: () => (stopping ??= Promise.allSettled(closers.map((close) => close())).then(() => undefined)),
+  };
+}
+
+async function listenHttp(server: HttpServer, address: string, port: number, maxConnections: number): Promise<number> {
+  server.maxConnections = maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  return typeof bound === 'object' && bound ? bound.port : port;
+}
+
+function closeHttp(server: HttpServer): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
+}

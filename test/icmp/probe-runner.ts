@@ -1,0 +1,38 @@
+// Runs the ICMP prober in its own process, so a test can place it in a network namespace
+// (`ip netns exec`) or drop its privileges (setpriv): Node cannot change either for itself.
+// Usage: node --import tsx test/icmp/probe-runner.ts '<RunnerSpec JSON>'; prints a RunnerOutput JSON line.
+import { IcmpProber } from '../../agent/probes/icmp.js';
+import type { ModuleOf, ProbeResult, ProberAvailability } from '../../agent/probes/types.js';
+
+export interface RunnerProbe {
+  host: string;
+  ip_version?: 4 | 6;
+  timeout?: number;
+  payload_bytes?: number;
+}
+
+export interface RunnerSpec {
+  /** Sent all at once, so they are in flight together on the shared socket. */
+  probes: RunnerProbe[];
+}
+
+export interface RunnerOutput {
+  availability: ProberAvailability;
+  results: ProbeResult[];
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{"probes":[]}') as RunnerSpec;
+const prober = new IcmpProber();
+const availability = await prober.start();
+const signal = new AbortController().signal;
+const results = availability.available
+  ? await Promise.all(
+      spec.probes.map((p) => {
+        const module: ModuleOf<'icmp'> = { kind: 'icmp', interval: 10, timeout: p.timeout ?? 1, packets: 1, payload_bytes: p.payload_bytes ?? 56, ip_version: p.ip_version ?? 4 };
+        return prober.probe({ target: { name: p.host.replace(/[^A-Za-z0-9]/g, '_'), module: 'icmp', host: p.host, labels: {} }, module, labels: {}, signal });
+      }),
+    )
+  : [];
+await prober.stop();
+const output: RunnerOutput = { availability, results };
+process.stdout.write(`${JSON.stringify(output)}\n`);
