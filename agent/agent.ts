@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AgentComponent, ComponentFactory } from './component.js';
 import { createThroughputScheduler } from './throughput/scheduler.js';
 import { snmpComponent } from './snmp/component.js';
@@ -9,6 +9,8 @@ import { PROBERS } from './probes/registry.js';
 import type { Prober, ProberAvailability } from './probes/types.js';
 import { ProbeScheduler, type TargetPlan, type TargetState } from './scheduler.js';
 import { AgentMetrics, extraLabelNames, targetLabels } from '../exporter/metrics.js';
+import { FastRegistry } from '../exporter/fast-registry.js';
+import { registerProcessMetrics } from '../exporter/process-metrics.js';
 import type { KindMetrics, TargetLabels } from './probes/types.js';
 
 /** Background parts that are not interval probes; each returns undefined when its config section is absent. */
@@ -107,12 +109,9 @@ export class Agent {
     const signature = JSON.stringify([config.site.id, labelNames]);
     if (this.generation?.signature === signature) return this.generation;
     if (this.generation) this.log.warn('site id or target label names changed: metrics registry rebuilt, counters restart from zero');
-    const registry = new Registry();
+    const registry = new FastRegistry();
     registry.setDefaultLabels({ site: config.site.id });
-    collectDefaultMetrics({ register: registry });
-    // prom-client exports these gauges with a _total suffix, which promtool rejects; they add nothing
-    // that nodejs_active_handles (per type) does not already say.
-    for (const misnamed of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(misnamed);
+    registerProcessMetrics(registry);
     const metrics = new AgentMetrics(registry, labelNames);
     const kindMetrics = new Map<ModuleKind, KindMetrics>();
     const perTarget = ['target', 'kind', ...labelNames];
@@ -133,7 +132,9 @@ export class Agent {
       if (!this.availability.has(kind)) {
         const availability = prober.start ? await prober.start() : { available: true as const };
         this.availability.set(kind, availability);
-        if (!availability.available) {
+        if (availability.available) {
+          this.log.info({ kind, ...availability.facts }, `${kind} prober ready`);
+        } else {
           metrics.errors.inc({ class: 'prober_unavailable' });
           this.log.error({ kind, why: availability.why }, `${kind} probes are unavailable and will not run; all other probes continue`);
         }

@@ -8,7 +8,8 @@
 import pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { loadConfigFile } from '../agent/config/load.js';
-import { icmpProber } from '../agent/probes/icmp.js';
+import { IcmpProber, icmpProber } from '../agent/probes/icmp.js';
+import type { IcmpTransport } from '../agent/probes/icmp-socket.js';
 import { PROBERS } from '../agent/probes/registry.js';
 import type { Prober } from '../agent/probes/types.js';
 import { exporterHandler, listen } from '../exporter/server.js';
@@ -22,9 +23,12 @@ export interface HarnessSpec {
   recordRtts?: boolean;
   /** Serve /metrics on 127.0.0.1:<free port> (announced on stderr) for an outside scraper. */
   serveMetrics?: boolean;
+  /** ICMP transport; default: the agent's own prober ('auto': kernel timestamps when the addon is built). */
+  transport?: IcmpTransport;
 }
 
 export interface HarnessOutput {
+  timestamps: string;
   attempts: number;
   failures: number;
   /** user + system CPU of the whole process (all threads) during the measured window. */
@@ -43,17 +47,18 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as HarnessSpec;
 const log = pino({ level: 'warn' }, pino.destination(2));
 const rtts: number[] = [];
 let recording = false;
+const prober = spec.transport ? new IcmpProber(spec.transport) : icmpProber;
 const recordingProber: Prober<'icmp'> = {
-  start: () => icmpProber.start(),
-  stop: () => icmpProber.stop(),
+  start: () => prober.start(),
+  stop: () => prober.stop(),
   probe: async (ctx) => {
-    const result = await icmpProber.probe(ctx);
+    const result = await prober.probe(ctx);
     if (recording && result.ok) rtts.push(result.durationSeconds);
     return result;
   },
 };
 
-const agent = new Agent(log, spec.recordRtts ? { ...PROBERS, icmp: recordingProber } : PROBERS);
+const agent = new Agent(log, { ...PROBERS, icmp: spec.recordRtts ? recordingProber : prober });
 await agent.apply(await loadConfigFile(spec.configFile));
 const server = spec.serveMetrics
   ? await listen(
@@ -87,6 +92,7 @@ const totalCpu = process.cpuUsage();
 
 const durationText = await agent.registry!.getSingleMetricAsString('linkmon_probe_duration_seconds');
 const output: HarnessOutput = {
+  timestamps: prober.timestampSource() ?? 'unavailable',
   attempts: after.attempts - before.attempts,
   failures: after.failures - before.failures,
   cpuSeconds: cpuSeconds(cpuWindow),

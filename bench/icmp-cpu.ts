@@ -1,6 +1,7 @@
 // CPU seconds and peak RSS per 1,000 ICMP probes: 50 targets at 1 probe/s for 60 s, the agent and
 // fping doing the same work side by side in the same minute, each in its own throwaway namespace
-// (so neither sees the other's replies) pinging 50 loopback addresses 127.0.1.1-50.
+// (so none sees the others' replies) pinging 50 loopback addresses 127.0.1.1-50. The agent runs
+// twice: as shipped (kernel-timestamp addon) and with the raw-socket fallback transport.
 // Goal (issue #2): agent CPU per probe <= 2x fping's; agent RSS <= 80 MB.
 // Root required. Usage: npx tsx bench/icmp-cpu.ts [--seconds 60] [--targets 50]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,29 +36,35 @@ writeFileSync(
 console.log(`compiling the agent harness into dist/ …`);
 const harnessPath = await compileHarness();
 const agentNs = await createLoopbackNamespace('cpuagent');
+const rawNs = await createLoopbackNamespace('cpuraw');
 const fpingNs = await createLoopbackNamespace('cpufping');
 try {
   const harness = startHarness(agentNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true });
-  const { url } = (await harness.event('listening')) as { url: string };
-  await harness.event('measuring');
-  console.log(`agent (${harnessPath}) measuring for ${seconds} s; fping starts now in ${fpingNs}`);
+  const rawHarness = startHarness(rawNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true, transport: 'raw-socket' });
+  const urls = await Promise.all([harness, rawHarness].map(async (h) => ((await h.event('listening')) as { url: string }).url));
+  await Promise.all([harness.event('measuring'), rawHarness.event('measuring')]);
+  console.log(`agents (${harnessPath}) measuring for ${seconds} s; fping starts now in ${fpingNs}`);
 
-  // Prometheus-like scrapes of the agent during its window, from a separate curl process.
+  // Prometheus-like scrapes of the agents during their window, from a separate process in each namespace.
+  const scrape = (ns: string, url: string) =>
+    run(inNetns(ns, [process.execPath, '-e', `fetch(${JSON.stringify(`${url}/metrics`)}).then((r) => r.text()).then((t) => process.exit(t.length > 0 ? 0 : 1))`]));
   const scraping = (async () => {
     let scrapes = 0;
     for (let t = scrapeEverySeconds; scrapeEverySeconds > 0 && t < seconds; t += scrapeEverySeconds) {
       await sleep(scrapeEverySeconds * 1000);
-      await run(inNetns(agentNs, ['curl', '-sf', '-o', '/dev/null', `${url}/metrics`]));
+      await scrape(agentNs, urls[0]!);
+      await scrape(rawNs, urls[1]!);
       scrapes++;
     }
     return scrapes;
   })();
-  const [fping, agent, scrapes] = await Promise.all([runFping(fpingNs, targets, seconds, 1000), harness.result, scraping]);
+  const [fping, agent, rawAgent, scrapes] = await Promise.all([runFping(fpingNs, targets, seconds, 1000), harness.result, rawHarness.result, scraping]);
 
   const fpingSent = [...fping.rttsMs.values()].reduce((n, rtts) => n + rtts.length, 0);
   const fpingLost = [...fping.rttsMs.values()].reduce((n, rtts) => n + rtts.filter((r) => r === undefined).length, 0);
   const perThousand = (cpu: number, probes: number) => (cpu / probes) * 1000;
   const agentPerK = perThousand(agent.cpuSeconds, agent.attempts);
+  const rawPerK = perThousand(rawAgent.cpuSeconds, rawAgent.attempts);
   const fpingPerK = perThousand(fping.cpuSeconds, fpingSent);
   const mb = (bytes: number) => bytes / 1e6;
   const result = {
@@ -65,6 +72,7 @@ try {
     workload: { targets: targetCount, probesPerSecondPerTarget: 1, seconds, scrapeEverySeconds, scrapes },
     agent: {
       how: 'Agent class (config → ProbeScheduler → IcmpProber → AgentMetrics, default process metrics, /metrics server) compiled to dist/, plain node',
+      timestamps: agent.timestamps,
       probes: agent.attempts,
       lost: agent.failures,
       cpuSeconds: agent.cpuSeconds,
@@ -74,18 +82,26 @@ try {
       endRssMB: mb(agent.memory.rss),
       endHeapUsedMB: mb(agent.memory.heapUsed),
     },
+    agentRawSocket: {
+      timestamps: rawAgent.timestamps,
+      probes: rawAgent.attempts,
+      lost: rawAgent.failures,
+      cpuSeconds: rawAgent.cpuSeconds,
+      cpuSecondsPer1000Probes: rawPerK,
+      peakRssMB: mb(rawAgent.maxRssBytes),
+    },
     fping: { probes: fpingSent, lost: fpingLost, cpuSeconds: fping.cpuSeconds, cpuSecondsPer1000Probes: fpingPerK, peakRssMB: mb(fping.maxRssBytes), wallSeconds: fping.wallSeconds },
     ratioCpuPerProbe: agentPerK / fpingPerK,
     goals: { cpuAtMost2xFping: agentPerK <= 2 * fpingPerK, rssAtMost80MB: mb(agent.maxRssBytes) <= 80 },
   };
   const rows = [
-    ['', 'agent', 'fping'],
-    ['probes (lost)', `${agent.attempts} (${agent.failures})`, `${fpingSent} (${fpingLost})`],
-    ['CPU seconds', agent.cpuSeconds.toFixed(3), fping.cpuSeconds.toFixed(2)],
-    ['CPU s per 1,000 probes', agentPerK.toFixed(3), fpingPerK.toFixed(3)],
-    ['peak RSS MB', mb(agent.maxRssBytes).toFixed(1), mb(fping.maxRssBytes).toFixed(1)],
+    ['', `agent (${agent.timestamps} timestamps)`, `agent (raw-socket, ${rawAgent.timestamps} timestamps)`, 'fping'],
+    ['probes (lost)', `${agent.attempts} (${agent.failures})`, `${rawAgent.attempts} (${rawAgent.failures})`, `${fpingSent} (${fpingLost})`],
+    ['CPU seconds', agent.cpuSeconds.toFixed(3), rawAgent.cpuSeconds.toFixed(3), fping.cpuSeconds.toFixed(2)],
+    ['CPU s per 1,000 probes', agentPerK.toFixed(3), rawPerK.toFixed(3), fpingPerK.toFixed(3)],
+    ['peak RSS MB', mb(agent.maxRssBytes).toFixed(1), mb(rawAgent.maxRssBytes).toFixed(1), mb(fping.maxRssBytes).toFixed(1)],
   ];
-  const table = rows.map((r) => `| ${r.join(' | ')} |`).join('\n').replace(/\n/, `\n|---|---|---|\n`);
+  const table = rows.map((r) => `| ${r.join(' | ')} |`).join('\n').replace(/\n/, `\n|---|---|---|---|\n`);
   const markdown = [
     '# ICMP CPU and memory: agent vs fping',
     '',
@@ -102,6 +118,7 @@ try {
   writeResults('icmp-cpu', result, markdown);
 } finally {
   await removeNamespace(agentNs);
+  await removeNamespace(rawNs);
   await removeNamespace(fpingNs);
   rmSync(dir, { recursive: true, force: true });
 }

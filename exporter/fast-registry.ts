@@ -38,23 +38,25 @@ export class FastRegistry extends Registry {
 
   private histogramText(histogram: HistogramInternals): string {
     const name = escapeString(histogram.name);
-    const lines = [`# HELP ${name} ${escapeString(histogram.help)}`, `# TYPE ${name} histogram`];
     const keys = this.keysOf(histogram.upperBounds);
+    // One growing string (V8 concatenates lazily) instead of an array of 10,000 lines: less garbage, fewer GC pauses.
+    let out = `# HELP ${name} ${escapeString(histogram.help)}\n# TYPE ${name} histogram`;
     for (const series of Object.values(histogram.hashMap)) {
       const text = this.textOf(series, name, histogram.upperBounds);
+      const counts = series.bucketValues;
       let cumulative = 0;
       for (let i = 0; i < keys.length; i++) {
-        cumulative += series.bucketValues[keys[i]!]!;
-        lines.push(text.buckets[i]! + valueString(cumulative));
+        cumulative += counts[keys[i]!]!;
+        out += `\n${text.buckets[i]!}${cumulative}`;
       }
-      lines.push(text.inf + valueString(series.count), text.sum + valueString(series.sum), text.count + valueString(series.count));
+      out += `\n${text.inf}${valueString(series.count)}\n${text.sum}${valueString(series.sum)}\n${text.count}${valueString(series.count)}`;
     }
-    return lines.join('\n');
+    return out;
   }
 
   private valueText(metric: ValueMetricInternals): string {
     const name = escapeString(metric.name);
-    const lines = [`# HELP ${name} ${escapeString(metric.help)}`, `# TYPE ${name} ${metric.type}`];
+    let out = `# HELP ${name} ${escapeString(metric.help)}\n# TYPE ${name} ${metric.type}`;
     for (const series of Object.values(metric.hashMap)) {
       let labels = this.labelText.get(series.labels);
       if (labels === undefined) {
@@ -64,9 +66,9 @@ export class FastRegistry extends Registry {
         labels = parts.length ? `{${parts.join(',')}}` : '';
         this.labelText.set(series.labels, labels);
       }
-      lines.push(`${name}${labels} ${valueString(series.value)}`);
+      out += `\n${name}${labels} ${valueString(series.value)}`;
     }
-    return lines.join('\n');
+    return out;
   }
 
   private keysOf(bounds: readonly number[]): string[] {

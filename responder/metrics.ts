@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { registerProcessMetrics } from '../exporter/process-metrics.js';
 import { LINKMON_VERSION } from '../agent/version.js';
 
 export const HTTP_ENDPOINTS = ['download', 'upload', 'latency', 'healthz', 'metrics', 'other'] as const;
@@ -57,6 +58,6 @@ export class ResponderMetrics {
       for (const reason of ABORT_REASONS) this.testsAborted.inc({ endpoint, reason }, 0);
     }
     for (const direction of ['site_to_dc', 'dc_to_site']) this.testBytes.inc({ direction }, 0);
-    collectDefaultMetrics({ register: registry });
+    registerProcessMetrics(registry);
   }
 }

@@ -6,6 +6,7 @@ PACKAGES=(
   iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3
   snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
   systemd util-linux curl
+  make g++
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -19,18 +19,42 @@ export class LinkTermsMetrics {
   readonly threshold: Gauge<'link' | 'threshold'>;
 
   constructor(registry: Registry) {
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
-    this.info = gauge('linkmon_link_info', 'Always 1: the SNMP interface (device, interface) carries the link; a link may have several.', ['link', 'device', 'interface'] as const);
-    this.capacity = gauge('linkmon_link_capacity_bytes', 'Provisioned capacity of the link, bytes per second (config links[].capacity / 8).', ['link'] as const);
-    this.step = gauge('linkmon_link_step_bytes', 'Capacity added or removed by one contract step, bytes per second.', ['link'] as const);
-    this.stepOneOffCost = gauge('linkmon_link_step_one_off_cost_gbp', 'One-off cost of adding one step, pounds sterling.', ['link'] as const);
-    this.stepAnnualCost = gauge('linkmon_link_step_annual_cost_gbp', 'Yearly cost of one step, pounds sterling.', ['link'] as const);
-    this.stepLeadTime = gauge('linkmon_link_step_lead_time_seconds', 'Time from ordering a step to it being usable.', ['link'] as const);
-    this.threshold = gauge('linkmon_link_threshold_ratio', 'Capacity-planning thresholds as a share of capacity: recommend (30-day busy-hour p95), forecast (8-week trend), unused (p95 with one step less).', [
+    const gauge = <L extends string>(c: { name: string; help: string; labelNames: readonly L[] }) =>
+      (registry.getSingleMetric(c.name) as Gauge<L> | undefined) ?? new Gauge({ ...c, registers: [registry] });
+    this.info = gauge({
+      name: 'linkmon_link_info',
+      help: 'Always 1: the SNMP interface (device, interface) carries the link; a link may have several.',
+      labelNames: ['link', 'device', 'interface'] as const,
+    });
+    this.capacity = gauge({
+      name: 'linkmon_link_capacity_bytes',
+      help: 'Provisioned capacity of the link, bytes per second (config links[].capacity / 8).',
+      labelNames: ['link'] as const,
+    });
+    this.step = gauge({
+      name: 'linkmon_link_step_bytes',
+      help: 'Capacity added or removed by one contract step, bytes per second.',
+      labelNames: ['link'] as const,
+    });
+    this.stepOneOffCost = gauge({
+      name: 'linkmon_link_step_one_off_cost_gbp',
+      help: 'One-off cost of adding one step, pounds sterling.',
+      labelNames: ['link'] as const,
+    });
+    this.stepAnnualCost = gauge({
+      name: 'linkmon_link_step_annual_cost_gbp',
+      help: 'Yearly cost of one step, pounds sterling.',
+      labelNames: ['link'] as const,
+    });
+    this.stepLeadTime = gauge({
+      name: 'linkmon_link_step_lead_time_seconds',
+      help: 'Time from ordering a step to it being usable.',
+      labelNames: ['link'] as const,
+    });
+    this.threshold = gauge({ name: 'linkmon_link_threshold_ratio', help: 'Capacity-planning thresholds as a share of capacity: recommend (30-day busy-hour p95), forecast (8-week trend), unused (p95 with one step less).', labelNames: [
       'link',
       'threshold',
-    ] as const);
+    ] as const });
   }
 
   /** Replaces every series with the given links' terms. */

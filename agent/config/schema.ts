@@ -208,10 +208,10 @@ export type SnmpInterfaceConfig = z.output<typeof snmpInterfaceSchema>;
 export const snmpV3Schema = z
   .strictObject({
     user: z.string().min(1, 'expected a USM user name').max(32, 'expected a USM user name of at most 32 characters'),
-    auth_protocol: z.enum(['sha', 'sha224', 'sha256', 'sha384', 'sha512']).default('sha'),
+    auth_protocol: z.enum(['sha', 'sha224', 'sha256', 'sha384', 'sha512'], { error: 'expected sha, sha224, sha256, sha384 or sha512' }).default('sha'),
     auth_password_file: secretFile.optional(),
     auth_password_env: envVarName.optional(),
-    priv_protocol: z.enum(['aes', 'aes256b', 'aes256r']).default('aes'),
+    priv_protocol: z.enum(['aes', 'aes256b', 'aes256r'], { error: 'expected aes (AES-128), aes256b or aes256r' }).default('aes'),
     priv_password_file: secretFile.optional(),
     priv_password_env: envVarName.optional(),
   })

@@ -1,126 +1,37 @@
-import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
-import { endianness } from 'node:os';
-import { WANTED_TYPES, type IpVersion } from './icmp-packet.js';
+import type { IpVersion } from './icmp-packet.js';
+import { kernelTimestampAddon, openKernelTimestampIcmp } from './icmp-socket-native.js';
+import { openRawSocketIcmp } from './icmp-socket-raw.js';
 
 /**
- * One raw ICMP socket (raw-socket, the transport net-ping is built on) with the send and receive
- * instants stamped on the monotonic clock as close to the system calls as JavaScript gets:
- *
- * - send: raw-socket's own `send()` queues the packet, waits for a writable poll and only then calls
- *   sendto(), which costs an extra event-loop turn and two epoll_ctl calls per echo. A raw socket is
- *   practically always writable, so we call the native `wrap.send()` (a synchronous sendto) directly
- *   and stamp immediately before it, as fping and ping do.
- * - receive: stamped in a listener prepended to the native 'recvReady' event, i.e. before recvfrom()
- *   and before raw-socket slices and re-emits the packet. What remains is the kernel's wake-up of
- *   the event loop, which only a kernel timestamp (SO_TIMESTAMPNS via recvmsg) would remove, and
- *   raw-socket does not expose recvmsg.
+ * One raw ICMP or ICMPv6 socket, shared by all echoes of an address family. Both instants of an
+ * echo are on the monotonic clock of process.hrtime.bigint():
+ * - 'kernel': the send time is read just before sendto() and the receive time is the kernel's
+ *   SO_TIMESTAMPNS of the reply (icmp-native/, a small N-API addon), so the RTT does not depend
+ *   on how fast the event loop wakes up: what fping and ping measure.
+ * - 'event-loop': raw-socket (icmp-socket-raw.ts) when the addon is not built; the receive time is
+ *   taken when the event loop notices the reply, ~0.1 ms late on an idle VM and more when busy.
  */
 export interface IcmpSocket {
-  /** Sends one ICMP message; returns process.hrtime.bigint() taken just before sendto(). Throws on a send error. */
+  readonly timestamps: 'kernel' | 'event-loop';
+  /** Sends one ICMP message; returns the monotonic time (ns) just before sendto(). Throws on a send error. */
   send(packet: Buffer, address: string): bigint;
   close(): void;
 }
 
-/** `packet` is only valid during the call (raw-socket reuses its receive buffer). */
+/** `packet` is only valid during the call (a transport may reuse its receive buffer). */
 export type IcmpReceiver = (packet: Buffer, source: string, receivedAt: bigint) => void;
 
-interface RawSocketWrap extends EventEmitter {
-  send(buffer: Buffer, offset: number, length: number, address: string, sent: (bytes: number) => void): void;
-}
-
-interface RawSocket extends EventEmitter {
-  wrap: RawSocketWrap;
-  close(): void;
-  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
-}
-
-interface RawSocketModule {
-  createSocket(options: { protocol: number; addressFamily: number }): RawSocket;
-  AddressFamily: { IPv4: number; IPv6: number };
-  Protocol: { ICMP: number; ICMPv6: number };
-  SocketLevel: { SOL_SOCKET: number };
-  SocketOption: { SO_RCVBUF: number };
-}
-
-let rawSocketModule: RawSocketModule | undefined;
-/** Loaded lazily: it is a native addon, and only the ICMP prober needs it. Throws if it is not built. */
-function rawSocket(): RawSocketModule {
-  return (rawSocketModule ??= createRequire(import.meta.url)('raw-socket') as RawSocketModule);
-}
-
-// <linux/icmp.h> ICMP_FILTER on SOL_RAW, <netinet/icmp6.h> ICMP6_FILTER on IPPROTO_ICMPV6.
-const SOL_RAW = 255;
-const ICMP_FILTER = 1;
-const IPPROTO_ICMPV6 = 58;
-const ICMP6_FILTER = 1;
-/**
- * Replies to a burst of echoes queue up until the event loop reads them (one per loop turn), and a
- * raw socket's default 208 KiB buffer holds only ~100 full-size replies; the kernel caps this at
- * net.core.rmem_max.
- */
-const RECEIVE_BUFFER_BYTES = 1 << 20;
+/** 'auto' takes kernel timestamps when the addon is built, raw-socket otherwise. */
+export type IcmpTransport = 'auto' | 'kernel-timestamps' | 'raw-socket';
 
 /**
- * Opens a raw ICMP (IPv4) or ICMPv6 socket. Throws synchronously when the socket cannot be created
- * (EPERM without CAP_NET_RAW; raw-socket gives only the strerror text, no code).
+ * Opens the socket of `version`. Throws synchronously when it cannot be created (EPERM without
+ * CAP_NET_RAW) or when 'kernel-timestamps' is asked for and the addon is not built.
  */
-export function openIcmpSocket(version: IpVersion, onPacket: IcmpReceiver): IcmpSocket {
-  const raw = rawSocket();
-  const socket = raw.createSocket(
-    version === 4
-      ? { protocol: raw.Protocol.ICMP, addressFamily: raw.AddressFamily.IPv4 }
-      : { protocol: raw.Protocol.ICMPv6, addressFamily: raw.AddressFamily.IPv6 },
-  );
-  filterInKernel(socket, version);
-  try {
-    socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, RECEIVE_BUFFER_BYTES);
-  } catch {
-    // keep the default size
-  }
-
-  let readyAt = 0n;
-  socket.wrap.prependListener('recvReady', () => {
-    readyAt = process.hrtime.bigint();
-  });
-  socket.on('message', (packet: Buffer, source: string) => onPacket(packet, source, readyAt));
-  // A failed recvfrom (e.g. a spurious wake-up) is emitted as 'error'; unhandled it would crash the agent.
-  // Lost replies show up as timeouts, which is the right account of them.
-  socket.on('error', () => {});
-
-  const noop = () => {};
-  return {
-    send(packet, address) {
-      const sentAt = process.hrtime.bigint();
-      socket.wrap.send(packet, 0, packet.length, address, noop);
-      return sentAt;
-    },
-    close() {
-      socket.close();
-    },
-  };
-}
-
-/**
- * Every raw ICMP socket gets a copy of every ICMP message the host receives (other pings, our own
- * requests on loopback); a kernel filter keeps those from waking the agent. Best effort: matching
- * in JavaScript does not depend on it.
- */
-function filterInKernel(socket: RawSocket, version: IpVersion): void {
-  try {
-    if (version === 4) {
-      // A set bit drops that type (types 0-31 only).
-      const pass = WANTED_TYPES[4].reduce((mask, type) => mask | (1 << type), 0);
-      socket.setOption(SOL_RAW, ICMP_FILTER, ~pass >>> 0);
-    } else {
-      // struct icmp6_filter: 256 bits, a set bit blocks that type; uint32 words in host byte order.
-      const words = new Uint32Array(8).fill(0xffffffff);
-      for (const type of WANTED_TYPES[6]) words[type >> 5]! &= ~(1 << (type & 31)) >>> 0;
-      const filter = Buffer.alloc(32);
-      words.forEach((word, i) => (endianness() === 'LE' ? filter.writeUInt32LE(word, i * 4) : filter.writeUInt32BE(word, i * 4)));
-      socket.setOption(IPPROTO_ICMPV6, ICMP6_FILTER, filter, filter.length);
-    }
-  } catch {
-    // Older kernels or exotic platforms: the JavaScript side ignores unwanted messages anyway.
-  }
+export function openIcmpSocket(version: IpVersion, onPacket: IcmpReceiver, transport: IcmpTransport = 'auto'): IcmpSocket {
+  if (transport === 'raw-socket') return openRawSocketIcmp(version, onPacket);
+  const addon = kernelTimestampAddon();
+  if (addon) return openKernelTimestampIcmp(addon, version, onPacket);
+  if (transport === 'kernel-timestamps') throw new Error('the kernel-timestamp ICMP addon is not built (agent/probes/icmp-native: node-gyp rebuild)');
+  return openRawSocketIcmp(version, onPacket);
 }

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { addressBytes, buildEchoRequest, failureForError, parseEchoAnswer, type IpVersion } from './icmp-packet.js';
-import { openIcmpSocket, type IcmpSocket } from './icmp-socket.js';
+import { openIcmpSocket, type IcmpSocket, type IcmpTransport } from './icmp-socket.js';
 import { describeError } from './reasons.js';
 import { failure, type ProbeContext, type ProbeResult, type Prober, type ProberAvailability } from './types.js';
 
@@ -35,8 +35,15 @@ class EchoChannel {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepAt = Number.POSITIVE_INFINITY;
 
-  constructor(readonly version: IpVersion) {
-    this.socket = openIcmpSocket(version, (packet, source, receivedAt) => this.onPacket(packet, source, receivedAt));
+  constructor(
+    readonly version: IpVersion,
+    transport: IcmpTransport,
+  ) {
+    this.socket = openIcmpSocket(version, (packet, source, receivedAt) => this.onPacket(packet, source, receivedAt), transport);
+  }
+
+  get timestamps(): IcmpSocket['timestamps'] {
+    return this.socket.timestamps;
   }
 
   echo(address: string, payloadBytes: number, timeoutSeconds: number, signal: AbortSignal): Promise<ProbeResult> {
@@ -142,11 +149,15 @@ function timedOut(echo: PendingEcho): ProbeResult {
 
 /**
  * ICMP echo prober: one echo request per probe() call, sent on a raw socket per address family
- * that start() opens and all targets share. The round-trip time is measured on the monotonic clock
- * (process.hrtime, ns resolution) from just before sendto() to the socket's read-ready event.
- * net-ping is not used: it stamps `new Date()` (1 ms) and sends only after a writable poll.
+ * that start() opens and all targets share. The round-trip time runs on the monotonic clock at
+ * nanosecond resolution from just before sendto() to the kernel's receive timestamp of the reply
+ * (icmp-socket.ts; the raw-socket fallback stamps when the event loop sees the reply). net-ping is
+ * not used: it stamps `new Date()` (1 ms) and sends only after a writable poll.
  */
 export class IcmpProber implements Prober<'icmp'> {
+  /** `transport` is for tests and benches; the agent uses 'auto'. */
+  constructor(private readonly transport: IcmpTransport = 'auto') {}
+
   private readonly channels = new Map<IpVersion, EchoChannel>();
   /** Why the socket of a family could not be opened (raw-socket's strerror text). */
   private readonly openErrors = new Map<IpVersion, string>();
@@ -157,15 +168,20 @@ export class IcmpProber implements Prober<'icmp'> {
       this.started = true;
       for (const version of IP_VERSIONS) {
         try {
-          this.channels.set(version, new EchoChannel(version));
+          this.channels.set(version, new EchoChannel(version, this.transport));
         } catch (err) {
           this.openErrors.set(version, describeError(err));
         }
       }
     }
-    if (this.channels.size > 0) return { available: true };
+    if (this.channels.size > 0) return { available: true, facts: { timestamps: this.timestampSource() ?? 'unknown' } };
     const errors = [...this.openErrors].map(([version, error]) => `IPv${version}: ${error}`).join(', ');
     return { available: false, why: `cannot open raw ICMP sockets (${errors})${capabilityHint()}` };
+  }
+
+  /** Where receive times come from once started: 'kernel' (SO_TIMESTAMPNS) or 'event-loop' (raw-socket fallback). */
+  timestampSource(): IcmpSocket['timestamps'] | undefined {
+    return [...this.channels.values()][0]?.timestamps;
   }
 
   async stop(): Promise<void> {

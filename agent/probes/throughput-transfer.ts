@@ -31,6 +31,11 @@ export interface TransferOptions {
   /** No progress (connection, response headers, a body chunk) on some stream for this long fails as timeout. */
   stallSeconds: number;
   token?: string;
+  /**
+   * Sent as X-Linkmon-Test-Id so the responder counts every request of this transfer (parallel
+   * streams, warm-up and measured requests) as one test holding one slot (docs/responder.md).
+   */
+  testId?: string;
   tls?: TransferTls;
   /** Aborts the transfer (shutdown); the result is then `aborted`. */
   signal?: AbortSignal;
@@ -263,7 +268,10 @@ class TransferRun {
     return {
       path: url.pathname + url.search,
       method: 'GET',
-      headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+      headers: {
+        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+        ...(this.options.testId ? { 'x-linkmon-test-id': this.options.testId } : {}),
+      },
       signal: this.controller.signal,
     };
   }

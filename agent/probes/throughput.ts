@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_THROUGHPUT_SECONDS, type TargetConfig } from '../config/schema.js';
@@ -46,6 +47,7 @@ export async function runThroughputDirection(
     maxSeconds: module.max_duration,
     stallSeconds: module.timeout,
     token: credentials.token,
+    testId: `${target.name.slice(0, 48)}-${randomBytes(6).toString('hex')}`,
     tls: credentials.tls,
     signal,
     onBytes,

@@ -62,7 +62,8 @@ export interface ProbeContext<K extends ModuleKind> {
 
 export type ProbeFn<K extends ModuleKind> = (ctx: ProbeContext<K>) => Promise<ProbeResult>;
 
-export type ProberAvailability = { available: true } | { available: false; why: string };
+/** `facts` say how an available prober works (e.g. ICMP's timestamp source), for the start-up log. */
+export type ProberAvailability = { available: true; facts?: Record<string, string> } | { available: false; why: string };
 
 /**
  * Metrics a prober keeps beyond the generic per-target ones (e.g. UDP per-direction loss). Created

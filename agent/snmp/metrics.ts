@@ -27,28 +27,72 @@ export class SnmpMetrics {
   readonly lastPollSuccess: Gauge<'device'>;
 
   constructor(registry: Registry) {
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
+    const counter = <L extends string>(c: { name: string; help: string; labelNames: readonly L[] }) =>
+      (registry.getSingleMetric(c.name) as Counter<L> | undefined) ?? new Counter({ ...c, registers: [registry] });
+    const gauge = <L extends string>(c: { name: string; help: string; labelNames: readonly L[] }) =>
+      (registry.getSingleMetric(c.name) as Gauge<L> | undefined) ?? new Gauge({ ...c, registers: [registry] });
     const perInterface = ['device', 'interface'] as const;
     const perDirection = [...perInterface, 'direction'] as const;
-    this.bytes = counter('linkmon_interface_bytes_total', 'Octets through the interface (IF-MIB ifHCIn/OutOctets), counted as the difference between consecutive polls.', perDirection);
-    this.errors = counter('linkmon_interface_errors_total', 'Packets with errors (IF-MIB ifIn/OutErrors), counted between consecutive polls.', perDirection);
-    this.discards = counter('linkmon_interface_discards_total', 'Packets discarded without error, e.g. queue full (IF-MIB ifIn/OutDiscards), counted between consecutive polls.', perDirection);
-    this.discontinuities = counter(
-      'linkmon_interface_counter_discontinuities_total',
-      'Times the interface counters were re-baselined instead of counted: device reboot, ifIndex renumbered, ifCounterDiscontinuityTime changed, or a counter went backwards.',
-      [...perInterface, 'cause'] as const,
-    );
-    this.speed = gauge('linkmon_interface_speed_bytes', 'Interface speed reported by the device (IF-MIB ifHighSpeed), bytes per second.', perInterface);
-    this.up = gauge('linkmon_interface_up', 'Whether IF-MIB ifOperStatus was up(1) at the last successful poll.', perInterface);
-    this.resolved = gauge('linkmon_interface_resolved', 'Whether the configured selector (ifName, ifAlias or ifIndex) matched an interface at the last poll.', perInterface);
-    this.pollSuccess = gauge('linkmon_snmp_poll_success', 'Whether the last poll of the device succeeded and found every configured interface.', ['device'] as const);
-    this.pollDuration = gauge('linkmon_snmp_poll_duration_seconds', 'Wall time of the last poll of the device.', ['device'] as const);
-    this.polls = counter('linkmon_snmp_polls_total', 'Polls of the device started.', ['device'] as const);
-    this.pollFailures = counter('linkmon_snmp_poll_failures_total', 'Polls of the device that failed, by reason.', ['device', 'reason'] as const);
-    this.lastPollSuccess = gauge('linkmon_snmp_last_poll_success_timestamp_seconds', 'Time of the last successful poll of the device; 0 until the first.', ['device'] as const);
+    this.bytes = counter({
+      name: 'linkmon_interface_bytes_total',
+      help: 'Octets through the interface (IF-MIB ifHCIn/OutOctets), counted as the difference between consecutive polls.',
+      labelNames: perDirection,
+    });
+    this.errors = counter({
+      name: 'linkmon_interface_errors_total',
+      help: 'Packets with errors (IF-MIB ifIn/OutErrors), counted between consecutive polls.',
+      labelNames: perDirection,
+    });
+    this.discards = counter({
+      name: 'linkmon_interface_discards_total',
+      help: 'Packets discarded without error, e.g. queue full (IF-MIB ifIn/OutDiscards), counted between consecutive polls.',
+      labelNames: perDirection,
+    });
+    this.discontinuities = counter({
+      name: 'linkmon_interface_counter_discontinuities_total',
+      help: 'Times the interface counters were re-baselined instead of counted: device reboot, ifIndex renumbered, ifCounterDiscontinuityTime changed, or a counter went backwards.',
+      labelNames: [...perInterface, 'cause'] as const,
+    });
+    this.speed = gauge({
+      name: 'linkmon_interface_speed_bytes',
+      help: 'Interface speed reported by the device (IF-MIB ifHighSpeed), bytes per second.',
+      labelNames: perInterface,
+    });
+    this.up = gauge({
+      name: 'linkmon_interface_up',
+      help: 'Whether IF-MIB ifOperStatus was up(1) at the last successful poll.',
+      labelNames: perInterface,
+    });
+    this.resolved = gauge({
+      name: 'linkmon_interface_resolved',
+      help: 'Whether the configured selector (ifName, ifAlias or ifIndex) matched an interface at the last poll.',
+      labelNames: perInterface,
+    });
+    this.pollSuccess = gauge({
+      name: 'linkmon_snmp_poll_success',
+      help: 'Whether the last poll of the device succeeded and found every configured interface.',
+      labelNames: ['device'] as const,
+    });
+    this.pollDuration = gauge({
+      name: 'linkmon_snmp_poll_duration_seconds',
+      help: 'Wall time of the last poll of the device.',
+      labelNames: ['device'] as const,
+    });
+    this.polls = counter({
+      name: 'linkmon_snmp_polls_total',
+      help: 'Polls of the device started.',
+      labelNames: ['device'] as const,
+    });
+    this.pollFailures = counter({
+      name: 'linkmon_snmp_poll_failures_total',
+      help: 'Polls of the device that failed, by reason.',
+      labelNames: ['device', 'reason'] as const,
+    });
+    this.lastPollSuccess = gauge({
+      name: 'linkmon_snmp_last_poll_success_timestamp_seconds',
+      help: 'Time of the last successful poll of the device; 0 until the first.',
+      labelNames: ['device'] as const,
+    });
   }
 
   /** Creates a device's series at zero so they exist before its first poll. */

@@ -50,6 +50,7 @@ export class DevicePoller {
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
   private lastState = NOT_POLLED;
+  private lastMoved = '';
   private readonly log: Logger;
 
   constructor(
@@ -116,19 +117,31 @@ export class DevicePoller {
   }
 
   private async poll(): Promise<PollOutcome> {
-    const session = (this.session ??= new SnmpSession(await readCredentials(this.device, this.at), {
-      address: this.device.address,
-      port: this.device.port,
-      timeoutSeconds: this.device.timeout,
-      retries: this.device.retries,
-    }));
+    // A slow device must not hold the next poll: requests stop once the interval is used up.
+    const deadline = Date.now() + this.device.interval * 1000;
+    if (!this.session) {
+      const credentials = await readCredentials(this.device, this.at);
+      if (this.abort.signal.aborted) throw new SnmpPollError('error', 'stopped');
+      this.session = new SnmpSession(credentials, {
+        address: this.device.address,
+        port: this.device.port,
+        timeoutSeconds: this.device.timeout,
+        retries: this.device.retries,
+      });
+    }
+    const session = this.session;
     if (this.state.mustResolve) await this.resolve(session);
-    let reading = await this.read(session);
+    let reading = await this.read(session, deadline);
     const rebooted = deviceRebooted(this.state.upTime, reading.upTime);
     if (rebooted || reading.stale.length > 0) {
-      this.log.info({ rebooted, moved: reading.stale }, rebooted ? 'device restarted (sysUpTime went back): resolving interfaces again' : 'interface names changed: resolving again');
+      const moved = reading.stale.join(',');
+      // Logged once per change: an ifIndex that stays missing would otherwise log at every poll.
+      if (rebooted || moved !== this.lastMoved) {
+        this.log.info({ rebooted, moved: reading.stale }, rebooted ? 'device restarted (sysUpTime went back): resolving interfaces again' : 'interface names changed: resolving again');
+      }
+      this.lastMoved = moved;
       await this.resolve(session);
-      reading = await this.read(session);
+      reading = await this.read(session, deadline);
       // Still stale right after resolving: treat as missing now and resolve again next poll.
       if (reading.stale.length > 0) this.state.mustResolve = true;
     }
@@ -155,7 +168,7 @@ export class DevicePoller {
     this.state.mustResolve = false;
   }
 
-  private async read(session: SnmpSession): Promise<DeviceReading> {
+  private async read(session: SnmpSession, deadline: number): Promise<DeviceReading> {
     const selected = this.device.interfaces.flatMap((entry) => {
       const ifIndex = this.interfaceState(entry.name).ifIndex;
       if (ifIndex === undefined) return [];
@@ -164,7 +177,7 @@ export class DevicePoller {
       return [{ entry, ifIndex, columns }];
     });
     const oids = [SYS_UPTIME, ...selected.flatMap(({ ifIndex, columns }) => columns.map((column) => `${IF_COLUMNS[column]}.${ifIndex}`))];
-    const values = await session.get(oids);
+    const values = await session.get(oids, deadline);
     const upTime = values[0];
     if (typeof upTime !== 'number') throw new SnmpPollError('error', 'device did not return sysUpTime.0');
     const reading: DeviceReading = { upTime, samples: new Map(), stale: [] };
@@ -180,6 +193,9 @@ export class DevicePoller {
         else complete = false;
       }
       const nameColumn = selectorColumn(entry.selector);
+      if (!complete && row.get('ifOperStatus') !== undefined && (nameColumn === undefined || row.get(nameColumn) === entry.selector.value)) {
+        throw new SnmpPollError('error', `the device has interface ${entry.name} but not its 64-bit counters (IF-MIB ifXTable ifHCInOctets/ifHCOutOctets)`);
+      }
       if (!complete || (nameColumn !== undefined && row.get(nameColumn) !== entry.selector.value)) {
         reading.stale.push(entry.name);
         continue;

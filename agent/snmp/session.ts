@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import snmp from 'net-snmp';
 import type { SnmpCredentials } from './credentials.js';
-import { classifySnmpError } from './errors.js';
+import { classifySnmpError, SnmpPollError } from './errors.js';
 
 /** A decoded varbind value: integers and timeticks as number, Counter64 as bigint, octet strings as text. */
 export type SnmpValue = number | bigint | string;
@@ -58,10 +58,14 @@ export class SnmpSession {
     this.session.on('error', () => undefined);
   }
 
-  /** GETs the OIDs (split into requests of MAX_OIDS_PER_REQUEST, sent one after another); undefined where the device has no such instance. */
-  async get(oids: readonly string[]): Promise<Array<SnmpValue | undefined>> {
+  /**
+   * GETs the OIDs (split into requests of MAX_OIDS_PER_REQUEST, sent one after another); undefined
+   * where the device has no such instance. No request starts after `deadline` (epoch ms).
+   */
+  async get(oids: readonly string[], deadline = Number.POSITIVE_INFINITY): Promise<Array<SnmpValue | undefined>> {
     const values: Array<SnmpValue | undefined> = [];
     for (let i = 0; i < oids.length; i += MAX_OIDS_PER_REQUEST) {
+      if (Date.now() > deadline) throw new SnmpPollError('timeout', `the device answered too slowly: ${oids.length} values not read within the poll interval`);
       const chunk = oids.slice(i, i + MAX_OIDS_PER_REQUEST);
       const varbinds = await new Promise<snmp.Varbind[]>((resolve, reject) => {
         this.session.get(chunk, (err, result) => (err ? reject(this.failure(err)) : resolve(result ?? [])));

@@ -26,7 +26,7 @@ export const DASHBOARD_UIDS = {
 export const LINKMON_TAG = 'linkmon';
 
 /** Grafana palette names, so the three states mean the same colour on every panel. */
-export const COLOURS = { green: 'green', amber: 'orange', red: 'red', grey: 'text', blue: 'blue' } as const;
+export const COLOURS = { green: 'green', amber: 'orange', red: 'red', blue: 'blue' } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Queries

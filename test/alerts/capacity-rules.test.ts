@@ -22,7 +22,7 @@ const GBPS_BYTES = 125e6;
 const AGENT = { job: 'linkmon', instance: 'dc:9470', site: 'dc' };
 const RUNBOOK = `${alertsConfig.runbookBaseUrl}/capacity.md`;
 /** Days of 1970 (promtool's clock starts at 0, a Thursday). */
-const [FRI_27_MAR, SUN_29_MAR, MON_30_MAR, WED_1_JUL, FRI_23_OCT, SAT_24_OCT, SUN_25_OCT, MON_26_OCT] = [85, 87, 88, 181, 295, 296, 297, 298];
+const [FRI_27_MAR, SUN_29_MAR, MON_30_MAR] = [85, 87, 88];
 
 type Labels = Record<string, string>;
 interface InputSeries {

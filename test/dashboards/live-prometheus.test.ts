@@ -231,30 +231,31 @@ describe('dashboards against a real Prometheus with live agents and backfilled h
     ]) {
       await p.waitForSeries(expr, 45_000);
     }
-    const now = Date.now() / 1000;
-    const empty: string[] = [];
-    let checked = 0;
-    for (const dashboard of dashboards) {
+    const planned = dashboards.flatMap((dashboard) => {
       const timeFrom = new Map((dashboard.panels ?? []).flatMap((row) => [row, ...(row.panels ?? [])]).map((panel) => [panel.title, (panel as { timeFrom?: string }).timeFrom]));
-      for (const query of panelQueries(dashboard)) {
-        const planned = plan(dashboard, query, timeFrom.get(query.panel));
-        checked++;
-        if (planned.instant) {
-          const result = await p.query(planned.promql, now);
-          if (!result.some((s) => hasFiniteValue([s.value[1]]))) empty.push(`${planned.where}: ${planned.promql}`);
-        } else {
-          // Daily steps are aligned to 00:00 UTC as Grafana aligns them (the capacity dashboard is in UTC);
-          // finer ones end now, so the last point sees the live data.
-          const step = planned.stepSeconds;
-          const end = step % 86400 === 0 ? Math.floor(now / step) * step : now;
-          const start = end - Math.floor(planned.rangeSeconds / step) * step;
-          const result = await p.queryRange(planned.promql, start, end, step);
-          if (!result.some((s) => hasFiniteValue(s.values.map((v) => v[1])))) empty.push(`${planned.where}: ${planned.promql}`);
-        }
-      }
+      return panelQueries(dashboard).map((query) => plan(dashboard, query, timeFrom.get(query.panel)));
+    });
+    const returnsData = async (query: PlannedQuery): Promise<boolean> => {
+      const now = Date.now() / 1000;
+      if (query.instant) return (await p.query(query.promql, now)).some((s) => hasFiniteValue([s.value[1]]));
+      // Daily steps are aligned to 00:00 UTC as Grafana aligns them (the capacity dashboard is in UTC);
+      // finer ones end now, so the last point sees the live data.
+      const step = query.stepSeconds;
+      const end = step % 86400 === 0 ? Math.floor(now / step) * step : now;
+      const start = end - Math.floor(query.rangeSeconds / step) * step;
+      return (await p.queryRange(query.promql, start, end, step)).some((s) => hasFiniteValue(s.values.map((v) => v[1])));
+    };
+    let empty: PlannedQuery[] = [];
+    for (const query of planned) if (!(await returnsData(query))) empty.push(query);
+    // On a loaded machine a live source can lag a scrape or two: look again, a bounded number of times.
+    for (let retry = 0; retry < 10 && empty.length > 0; retry++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const still: PlannedQuery[] = [];
+      for (const query of empty) if (!(await returnsData(query))) still.push(query);
+      empty = still;
     }
-    expect(empty).toEqual([]);
-    expect(checked).toBeGreaterThan(50);
+    expect(empty.map((q) => `${q.where}: ${q.promql}`)).toEqual([]);
+    expect(planned.length).toBeGreaterThan(50);
   }, 80_000);
 
   it('every query variable lists values, including the live site, target and link', async () => {

@@ -1,10 +1,14 @@
 // Needs root: raw ICMP sockets (CAP_NET_RAW), network namespaces and nftables; also setpriv
 // (util-linux). Debian packages: iproute2, nftables. The prober runs in this process for loopback
 // and in a child process (ip netns exec / setpriv) where it needs its own namespace or privileges.
+// Every case runs with both transports: kernel receive timestamps (the icmp-native addon, built by
+// `node-gyp rebuild` in agent/probes/icmp-native) and the raw-socket fallback.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IcmpProber } from '../../agent/probes/icmp.js';
+import { kernelTimestampAddon } from '../../agent/probes/icmp-socket-native.js';
+import type { IcmpTransport } from '../../agent/probes/icmp-socket.js';
 import type { ModuleOf, ProbeResult } from '../../agent/probes/types.js';
 import { newLabPrefix, removeNamespace, removeNamespaceSync } from '../lab/naming.js';
 import { run } from '../lab/run.js';
@@ -25,8 +29,11 @@ const icmp = (overrides: Partial<ModuleOf<'icmp'>> = {}): ModuleOf<'icmp'> => ({
 });
 
 /** Runs probe-runner.ts with `prefix` before node (e.g. ip netns exec NS, setpriv ...). */
-function runRunner(prefix: string[], probes: RunnerProbe[]): Promise<RunnerOutput> {
-  const argv = [...prefix, process.execPath, '--import', 'tsx', RUNNER, JSON.stringify({ probes })];
+const TRANSPORTS = ['kernel-timestamps', 'raw-socket'] as const satisfies readonly IcmpTransport[];
+const TIMESTAMPS = { 'kernel-timestamps': 'kernel', 'raw-socket': 'event-loop' } as const;
+
+function runRunner(prefix: string[], probes: RunnerProbe[], transport: IcmpTransport): Promise<RunnerOutput> {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', RUNNER, JSON.stringify({ probes, transport })];
   return new Promise((resolve, reject) => {
     execFile(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`${argv.slice(0, 6).join(' ')} … failed: ${stderr || error.message}`));
@@ -39,13 +46,18 @@ function runRunner(prefix: string[], probes: RunnerProbe[]): Promise<RunnerOutpu
   });
 }
 
-describe('ICMP prober on host loopback', () => {
-  const prober = new IcmpProber();
+it('has the kernel-timestamp addon built (agent/probes/icmp-native)', () => {
+  expect(kernelTimestampAddon()).toBeDefined();
+});
+
+describe.each(TRANSPORTS)('ICMP prober on host loopback (%s)', (transport) => {
+  const prober = new IcmpProber(transport);
   const signal = new AbortController().signal;
   const probe = (host: string, module = icmp()) => prober.probe({ target: { name: 't', module: 'icmp', host, labels: {} }, module, labels: {}, signal });
 
   beforeAll(async () => {
     expect(await prober.start()).toEqual({ available: true });
+    expect(prober.timestampSource()).toBe(TIMESTAMPS[transport]);
   });
   afterAll(() => prober.stop());
 
@@ -117,7 +129,7 @@ describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => 
     unregister();
   });
 
-  it('tells replies, timeouts, unreachables and send errors apart with echoes interleaved', async () => {
+  it.each(TRANSPORTS)('tells replies, timeouts, unreachables and send errors apart with echoes interleaved (%s)', async (transport) => {
     const expected: { probe: RunnerProbe; want: Partial<ProbeResult> }[] = [];
     for (let round = 0; round < 30; round++) {
       for (let host = 1; host <= 4; host++) expected.push({ probe: { host: `127.0.0.${host}` }, want: { ok: true } });
@@ -133,8 +145,9 @@ describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => 
     expected.push({ probe: { host: '198.18.3.3' }, want: { ok: false, reason: 'network' } });
     expected.push({ probe: { host: 'no-such-host.invalid' }, want: { ok: false, reason: 'dns' } });
 
-    const output = await runRunner(['ip', 'netns', 'exec', ns], expected.map((e) => e.probe));
+    const output = await runRunner(['ip', 'netns', 'exec', ns], expected.map((e) => e.probe), transport);
     expect(output.availability).toEqual({ available: true });
+    expect(output.timestamps).toBe(TIMESTAMPS[transport]);
     const got = output.results.map((result, i) => ({ host: expected[i]!.probe.host, ok: result.ok, reason: result.ok ? undefined : result.reason }));
     const want = expected.map(({ probe, want }) => ({ host: probe.host, ok: want.ok, reason: want.ok ? undefined : (want as { reason: string }).reason }));
     expect(got).toEqual(want);
@@ -142,9 +155,9 @@ describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => 
 });
 
 describe('ICMP prober without CAP_NET_RAW', () => {
-  it('reports itself unavailable instead of throwing', async () => {
+  it.each(TRANSPORTS)('reports itself unavailable instead of throwing (%s)', async (transport) => {
     const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
-    const output = await runRunner(asNobody, [{ host: '127.0.0.1' }]);
+    const output = await runRunner(asNobody, [{ host: '127.0.0.1' }], transport);
     expect(output.availability.available).toBe(false);
     if (!output.availability.available) expect(output.availability.why).toMatch(/CAP_NET_RAW/);
     expect(output.results).toEqual([]);

@@ -2,6 +2,7 @@
 // (`ip netns exec`) or drop its privileges (setpriv): Node cannot change either for itself.
 // Usage: node --import tsx test/icmp/probe-runner.ts '<RunnerSpec JSON>'; prints a RunnerOutput JSON line.
 import { IcmpProber } from '../../agent/probes/icmp.js';
+import type { IcmpTransport } from '../../agent/probes/icmp-socket.js';
 import type { ModuleOf, ProbeResult, ProberAvailability } from '../../agent/probes/types.js';
 
 export interface RunnerProbe {
@@ -14,16 +15,19 @@ export interface RunnerProbe {
 export interface RunnerSpec {
   /** Sent all at once, so they are in flight together on the shared socket. */
   probes: RunnerProbe[];
+  transport?: IcmpTransport;
 }
 
 export interface RunnerOutput {
   availability: ProberAvailability;
+  timestamps?: 'kernel' | 'event-loop';
   results: ProbeResult[];
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{"probes":[]}') as RunnerSpec;
-const prober = new IcmpProber();
+const prober = new IcmpProber(spec.transport ?? 'auto');
 const availability = await prober.start();
+const timestamps = prober.timestampSource();
 const signal = new AbortController().signal;
 const results = availability.available
   ? await Promise.all(
@@ -34,5 +38,5 @@ const results = availability.available
     )
   : [];
 await prober.stop();
-const output: RunnerOutput = { availability, results };
+const output: RunnerOutput = { availability, ...(timestamps ? { timestamps } : {}), results };
 process.stdout.write(`${JSON.stringify(output)}\n`);

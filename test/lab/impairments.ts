@@ -46,13 +46,31 @@ export interface DropRule {
 }
 
 export const NFT_TABLE = 'lmlab';
+/** Drop ratios are applied in steps of 1/DROP_SCALE (nftables numgen). */
 export const DROP_SCALE = 10_000;
+
+/** Identifies a drop rule by its scope (unique: setDrop keeps one rule per scope); also the rule's nft comment. */
+export function dropRuleKey(rule: Omit<DropRule, 'ratio'>): string {
+  return [`drop ${rule.direction}`, `site=${rule.site ?? '*'}`, `protocol=${rule.protocol ?? '*'}`, `dc=${rule.dcAddress ?? '*'}`].join(' ');
+}
+
+/** Packets dropped so far per drop rule, keyed by dropRuleKey(), from `nft -j list table inet lmlab`. */
+export function parseDropCounters(nftJson: string): Map<string, number> {
+  const items = (JSON.parse(nftJson) as { nftables: { rule?: { comment?: string; expr: { counter?: { packets: number } }[] } }[] }).nftables;
+  const counts = new Map<string, number>();
+  for (const { rule } of items) {
+    const packets = rule?.expr.find((e) => e.counter)?.counter?.packets;
+    if (rule?.comment?.startsWith('drop ') && packets !== undefined) counts.set(rule.comment, packets);
+  }
+  return counts;
+}
 
 /**
  * The whole nftables table for the router, replaced atomically on every change. Rules match on
  * the interface a packet finally leaves by, so a packet that passes the forward hook twice
  * (into the delay line's TUN and out again) is judged once. Several matching drop rules drop
- * independently (e.g. shared 10% and site 2% give 1 - 0.9 * 0.98).
+ * independently (e.g. shared 10% and site 2% give 1 - 0.9 * 0.98). Each drop rule counts what it
+ * drops and carries its dropRuleKey() as comment; replacing the table restarts the counters at 0.
  */
 export function renderNftRuleset(drops: DropRule[], blackholed: string[]): string {
   const rules = [
@@ -66,7 +84,10 @@ export function renderNftRuleset(drops: DropRule[], blackholed: string[]): strin
           ...(d.dcAddress ? [`ip ${d.direction === 'site_to_dc' ? 'daddr' : 'saddr'} ${d.dcAddress}`] : []),
           ...(d.protocol ? [`meta l4proto ${d.protocol}`] : []),
         ];
-        return `${match.join(' ')} numgen random mod ${DROP_SCALE} < ${Math.round(d.ratio * DROP_SCALE)} counter drop`;
+        // numgen yields 0..SCALE-1, and nft rejects `< SCALE` as out of range: ratio 1 drops unconditionally.
+        const threshold = Math.round(d.ratio * DROP_SCALE);
+        const random = threshold >= DROP_SCALE ? [] : [`numgen random mod ${DROP_SCALE} < ${threshold}`];
+        return [...match, ...random, 'counter', 'drop', `comment "${dropRuleKey(d)}"`].join(' ');
       }),
   ];
   return [

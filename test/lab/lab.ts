@@ -6,11 +6,11 @@ import { killOnProcessExit, onProcessExit } from '../support/exit-cleanup.js';
 import { bridgeIntoNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { DC_GATEWAY, DC_SUBNET, dcAddress, MAX_SITES, SITES_SUPERNET, siteAddress, siteGateway } from './addresses.js';
 import { DelayLine, type DelayLineStats, type DelaySpec } from './delay-line.js';
-import { rateInterface, renderNftRuleset, tbfArgs, type Direction, type DropRule, type Protocol, type RateSpec } from './impairments.js';
+import { DROP_SCALE, dropRuleKey, NFT_TABLE, parseDropCounters, rateInterface, renderNftRuleset, tbfArgs, type Direction, type DropRule, type Protocol, type RateSpec } from './impairments.js';
 import { cleanupStaleLabs, newLabPrefix, removeNamespace, removeNamespaceSync } from './naming.js';
 import { inNetns, run, type RunOptions, type RunResult } from './run.js';
 
-export type { Direction, DelaySpec, RateSpec, Protocol, DelayLineStats };
+export type { Direction, DelaySpec, DropRule, RateSpec, Protocol, DelayLineStats };
 export { cleanupStaleLabs };
 
 export interface DropScope {
@@ -24,6 +24,11 @@ export interface DelayScope {
   site?: number;
   /** A dc address (198.18.100.x): delay only traffic to (site_to_dc) or from (dc_to_site) it. */
   dcAddress?: string;
+}
+
+/** A drop rule and the packets it has dropped since the ruleset last changed. */
+export interface DropCount extends DropRule {
+  packets: number;
 }
 
 export interface LabOptions {
@@ -61,6 +66,12 @@ export interface Lab {
    * and/or only traffic to/from one dc address. 0 removes the rule with exactly this scope.
    */
   setDrop(direction: Direction, ratio: number, scope?: DropScope): Promise<void>;
+  /**
+   * What each drop rule has dropped (nftables rule counters, read in one `nft` call). Every ruleset
+   * change (setDrop, blackhole, clearImpairments) restarts all counters at 0. Rules with ratio 0
+   * do not exist, so they have no entry.
+   */
+  dropCounts(): Promise<DropCount[]>;
   /**
    * One-way delay ± uniform jitter through the delay line for packets of one site and/or one dc address
    * (a number is a site; nothing is everyone). Matching delays add up (e.g. shared 5 ms + site 20 ms).
@@ -258,9 +269,15 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     setDrop: async (direction, ratio, scope = {}) => {
       checkSite(scope.site);
       if (!(ratio >= 0 && ratio <= 1)) throw new Error(`setDrop: ratio must be 0..1, got ${ratio}`);
+      if (ratio > 0 && Math.round(ratio * DROP_SCALE) === 0) throw new Error(`setDrop: ratio must be 0 or at least ${1 / DROP_SCALE} (nftables numgen steps), got ${ratio}`);
       const same = (d: DropRule) => d.direction === direction && d.site === scope.site && d.protocol === scope.protocol && d.dcAddress === scope.dcAddress;
       drops = [...drops.filter((d) => !same(d)), ...(ratio > 0 ? [{ direction, ratio, ...scope }] : [])];
       await applyNft();
+    },
+    dropCounts: async () => {
+      const { stdout } = await run(inNetns(wan, ['nft', '-j', 'list', 'table', 'inet', NFT_TABLE]));
+      const counts = parseDropCounters(stdout);
+      return drops.map((rule) => ({ ...rule, packets: counts.get(dropRuleKey(rule)) ?? 0 }));
     },
     setDelay: async (direction, delay, scope = {}) => {
       const { site, dcAddress: address } = typeof scope === 'number' ? { site: scope, dcAddress: undefined } : scope;

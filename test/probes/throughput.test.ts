@@ -53,7 +53,7 @@ describe('throughput transfer against the responder', () => {
         'tcp: { enabled: false }',
         'udp: { enabled: false }',
         'auth: { token_env: UNUSED }',
-        'limits: { max_concurrent: 3, max_seconds: 10s }',
+        'limits: { max_concurrent: 3, max_seconds: 10s, max_bytes: 100GiB }',
       ].join('\n'),
       'inline.yaml',
     );
@@ -97,8 +97,8 @@ describe('throughput transfer against the responder', () => {
     expect(result.totalBytes).toBeGreaterThanOrEqual(20_000_000);
   });
 
-  it('stops at max_duration and reports the rate measured so far', async () => {
-    const result = await measureTransfer(transfer(http, { amount: { seconds: 5 }, maxSeconds: 0.4 }));
+  it.each(['download', 'upload'] as const)('stops a %s at max_duration and reports the rate measured so far', async (direction) => {
+    const result = await measureTransfer(transfer(http, { direction, amount: { bytes: 50e9 }, warmupSeconds: 0.1, maxSeconds: 0.5 }));
     expect(result).toMatchObject({ outcome: 'ok', stoppedBy: 'max_duration', warmupExcluded: true });
   });
 
@@ -132,7 +132,7 @@ describe('throughput transfer against the responder', () => {
     expect(missingFile).toMatchObject({ outcome: 'failed', reason: 'error', detail: 'cannot read token_file /nonexistent/token (ENOENT)' });
   });
 
-  it('reports more streams than the responder has slots as busy, not as a failure', async () => {
+  it('reports more untagged streams than the responder has slots as busy, not as a failure', async () => {
     const result = await measureTransfer(transfer(http, { streams: 4, amount: { seconds: 1 } }));
     expect(result.outcome).toBe('busy');
     if (result.outcome === 'busy') expect(result.retryAfterSeconds).toBeGreaterThanOrEqual(1);
@@ -143,6 +143,23 @@ describe('throughput transfer against the responder', () => {
     const running = measureTransfer(transfer(http, { amount: { seconds: 5 }, signal: controller.signal }));
     setTimeout(() => controller.abort(), 200);
     expect((await running).outcome).toBe('aborted');
+  });
+
+  // Last in this block: a tagged test keeps its slot for 2 s after it ends (docs/responder.md).
+  it('runs more streams than the responder has slots as one test when they share a test id', async () => {
+    const result = await measureTransfer(transfer(http, { streams: 4, amount: { bytes: 8_000_000 }, testId: 'esb-tagged-test' }));
+    expect(result.outcome).toBe('ok');
+    expect(result.totalBytes).toBe(8_000_000);
+  });
+
+  it('tags every request of a configured test with one test id, so 4 streams fit one slot', async () => {
+    process.env.LINKMON_TEST_TP_TAGGED = TOKEN;
+    try {
+      const result = await runThroughputDirection(target(http), module({ bytes: '8MB', streams: 4, warmup: '0s', token_env: 'LINKMON_TEST_TP_TAGGED' }), 'download', { signal: new AbortController().signal });
+      expect(result.outcome).toBe('ok');
+    } finally {
+      delete process.env.LINKMON_TEST_TP_TAGGED;
+    }
   });
 });
 

@@ -61,11 +61,32 @@ function agentConfig(communityFile: string): string {
           ...fast,
           interfaces: [{ name: 'site1', if_alias: 'HSL to CAID' }],
         },
-        { name: 'probe-router', address: ROUTER, port: SNMP_PORT, version: 'v2c', community_file: communityFile, ...fast, interfaces: [{ if_name: 'lmprobe0' }] },
+        {
+          name: 'probe-router',
+          address: ROUTER,
+          port: SNMP_PORT,
+          version: 'v2c',
+          community_file: communityFile,
+          ...fast,
+          interfaces: [{ if_name: 'lmprobe0' }, { name: 'probe', if_alias: 'probe link' }],
+        },
       ],
     },
     links: [{ name: 'hsl', interfaces: [{ device: 'router', interface: 'site1' }], capacity: LINK_CAPACITY_BPS }],
   });
+}
+
+/**
+ * Interface descriptions (ifAlias) as a router's config would have them. snmpd does not read the
+ * kernel's alias and forgets SNMP-set ones on restart, so they are set again after each start.
+ */
+async function setAliases(): Promise<void> {
+  for (const [iface, alias] of [['site1', 'HSL to CAID'], ['lmprobe1', 'probe link']] as const) await setAlias(iface, alias);
+}
+
+async function setAlias(iface: string, alias: string): Promise<void> {
+  const ifIndex = (await lab.exec(lab.wan, ['cat', `/sys/class/net/${iface}/ifindex`])).stdout.trim();
+  await snmpd.set(`1.3.6.1.2.1.31.1.1.1.18.${ifIndex}`, 's', alias);
 }
 
 const scrape = async (): Promise<ExpositionSample[]> => parseExposition(await (await fetch(metricsUrl)).text());
@@ -83,13 +104,12 @@ async function morePolls(device: string, count: number): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'linkmon-snmp-lab-'));
   lab = await createLab({ sites: 1 });
-  await lab.exec(lab.wan, ['ip', 'link', 'add', 'lmprobe0', 'type', 'veth', 'peer', 'name', 'lmprobe0p']);
-  await lab.exec(lab.wan, ['ip', 'link', 'set', 'lmprobe0p', 'up']);
-  await lab.exec(lab.wan, ['ip', 'link', 'set', 'lmprobe0', 'up']);
+  // Spare interfaces to rename and re-create (veth pairs: this kernel has no dummy driver).
+  for (const name of ['lmprobe0', 'lmprobe1']) {
+    await lab.exec(lab.wan, ['sh', '-c', `ip link add ${name} type veth peer name ${name}p && ip link set ${name} up && ip link set ${name}p up`]);
+  }
   snmpd = await startSnmpd({ lab, ns: lab.wan, addresses: [ROUTER], port: SNMP_PORT, community: COMMUNITY, clients: '198.18.100.0/24', v3: V3 });
-  // snmpd does not read the kernel's interface alias; an ifAlias set over SNMP is what routers have.
-  const site1Index = (await lab.exec(lab.wan, ['cat', '/sys/class/net/site1/ifindex'])).stdout.trim();
-  await snmpd.set(`1.3.6.1.2.1.31.1.1.1.18.${site1Index}`, 's', 'HSL to CAID');
+  await setAliases();
   const communityFile = join(dir, 'community');
   writeFileSync(communityFile, `${COMMUNITY}\n`, { mode: 0o600 });
   const configFile = join(dir, 'agent.yml');
@@ -114,6 +134,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  if (process.env.DEBUG_SNMP_LAB) console.log(agent?.output());
   await agent?.stop();
   await lab?.destroy();
   snmpd?.cleanup();
@@ -127,7 +148,7 @@ describe('SNMP poller against snmpd in the lab', () => {
       await morePolls('router', 2);
       const before = await scrape();
       const kernelBefore = await kernelBytes(lab, lab.wan, 'site1');
-      // A bounded transfer each way: 30 MB upload (site1 rx = in), 30 MB download (site1 tx = out).
+      // A bounded transfer each way: 30 MiB upload (site1 rx = in), 30 MiB download (site1 tx = out).
       await waitFor('iperf3 server', async () => ((await lab.exec(lab.site(), ['iperf3', '-c', lab.dcAddress(), '-p', '5201', '-n', '30M'], { allowFailure: true })).code === 0 ? true : undefined), 15_000, 300);
       await lab.exec(lab.site(), ['iperf3', '-c', lab.dcAddress(), '-p', '5201', '-n', '30M', '-R']);
       await morePolls('router', 2);
@@ -135,11 +156,14 @@ describe('SNMP poller against snmpd in the lab', () => {
       const kernelAfter = await kernelBytes(lab, lab.wan, 'site1');
       const after = await scrape();
       const kernel = { in: kernelAfter.rx - kernelBefore.rx, out: kernelAfter.tx - kernelBefore.tx };
-      expect(kernel.in).toBeGreaterThan(30e6);
-      expect(kernel.out).toBeGreaterThan(30e6);
+      // iperf3 ends a test once the client has written its bytes, so the tail may not cross: the
+      // comparison is with what the kernel counted, not with 30 MiB.
+      expect(kernel.in).toBeGreaterThan(20e6);
+      expect(kernel.out).toBeGreaterThan(20e6);
       for (const device of ['router', 'router-v3']) {
         for (const direction of ['in', 'out'] as const) {
           const counted = bytes(after, device, direction) - bytes(before, device, direction);
+          if (process.env.DEBUG_SNMP_LAB) console.log({ device, direction, counted, kernel: kernel[direction] });
           expect(Math.abs(counted - kernel[direction]) / kernel[direction], `${device} ${direction}: counted ${counted}, kernel ${kernel[direction]}`).toBeLessThan(0.01);
         }
       }
@@ -174,7 +198,9 @@ describe('SNMP poller against snmpd in the lab', () => {
       await new Promise((r) => setTimeout(r, (RULE_WINDOW_SECONDS + 4) * 1000));
       const k2 = { at: Date.now() / 1000, ...(await kernelBytes(lab, lab.wan, 'site1')) };
       const recorded = await prometheus.queryValue(utilisation);
+      client.kill('SIGTERM');
       await done;
+      if (process.env.DEBUG_SNMP_LAB) console.log({ recorded, kernelRatio: (k2.rx - k1.rx) / (k2.at - k1.at) / (LINK_CAPACITY_BPS / 8) });
       const kernelRatio = (k2.rx - k1.rx) / (k2.at - k1.at) / (LINK_CAPACITY_BPS / 8);
       expect(kernelRatio).toBeGreaterThan(0.35);
       expect(recorded).toBeDefined();
@@ -198,30 +224,33 @@ describe('SNMP poller against snmpd in the lab', () => {
     expect(output).toMatch(/"device":"wrong-password".*SNMP poll failed: SNMPv3 request rejected by the device: Wrong Digest/);
   });
 
-  it('notices a renamed interface, and an interface re-created under a new ifIndex, without counting across the gap', async () => {
-    const probe = { device: 'probe-router', interface: 'lmprobe0' };
-    await lab.exec(lab.wan, ['sh', '-c', 'ip link set lmprobe0 down && ip link set lmprobe0 name lmprobe9 && ip link set lmprobe9 up']);
-    await waitFor('lmprobe0 reported missing', async () => (value(await scrape(), 'linkmon_interface_resolved', probe) === 0 ? true : undefined), 10_000, 200);
+  it('notices a renamed interface and one re-created under a new ifIndex, without counting across either', async () => {
+    // Renamed: the description (ifAlias) a link is selected by changes. (net-snmp keeps a kernel rename
+    // out of ifName, so the description is how a rename shows up here, as it does on routers.)
+    const renamed = { device: 'probe-router', interface: 'probe' };
+    await setAlias('lmprobe1', 'probe link (spare)');
+    await waitFor('the renamed interface reported missing', async () => (value(await scrape(), 'linkmon_interface_resolved', renamed) === 0 ? true : undefined), 10_000, 200);
     let samples = await scrape();
     expect(value(samples, 'linkmon_snmp_poll_success', { device: 'probe-router' })).toBe(0);
     expect(value(samples, 'linkmon_snmp_poll_failures_total', { device: 'probe-router', reason: 'no_such_interface' })).toBeGreaterThan(0);
-    expect(agent.output()).toMatch(/SNMP poll failed: no interface matches lmprobe0 \(if_name="lmprobe0"\): renamed, renumbered or removed/);
-
-    await lab.exec(lab.wan, ['sh', '-c', 'ip link set lmprobe9 down && ip link set lmprobe9 name lmprobe0 && ip link set lmprobe0 up']);
-    await waitFor('lmprobe0 found again', async () => (value(await scrape(), 'linkmon_snmp_poll_success', { device: 'probe-router' }) === 1 ? true : undefined), 10_000, 200);
+    expect(agent.output()).toMatch(/SNMP poll failed: no interface matches probe \(if_alias=\\"probe link\\"\): renamed, renumbered or removed/);
+    await setAlias('lmprobe1', 'probe link');
+    await waitFor('the interface found again', async () => (value(await scrape(), 'linkmon_snmp_poll_success', { device: 'probe-router' }) === 1 ? true : undefined), 10_000, 200);
     await morePolls('probe-router', 1);
 
     // Deleted and re-created between two polls: same name, new ifIndex, counters from zero.
-    const renumberedBefore = value(await scrape(), 'linkmon_interface_counter_discontinuities_total', { ...probe, cause: 'renumbered' });
+    const recreated = { device: 'probe-router', interface: 'lmprobe0' };
+    const renumberedBefore = value(await scrape(), 'linkmon_interface_counter_discontinuities_total', { ...recreated, cause: 'renumbered' });
     await lab.exec(lab.wan, ['sh', '-c', 'ip link del lmprobe0 && ip link add lmprobe0 type veth peer name lmprobe0p && ip link set lmprobe0 up && ip link set lmprobe0p up']);
     await waitFor(
       'a renumbered discontinuity',
-      async () => (value(await scrape(), 'linkmon_interface_counter_discontinuities_total', { ...probe, cause: 'renumbered' }) > renumberedBefore ? true : undefined),
+      async () => (value(await scrape(), 'linkmon_interface_counter_discontinuities_total', { ...recreated, cause: 'renumbered' }) > renumberedBefore ? true : undefined),
       10_000,
       200,
     );
     samples = await scrape();
-    expect(value(samples, 'linkmon_interface_resolved', probe)).toBe(1);
+    expect(value(samples, 'linkmon_interface_resolved', recreated)).toBe(1);
+    expect(value(samples, 'linkmon_snmp_poll_success', { device: 'probe-router' })).toBe(1);
   });
 
   it('reports snmpd stopped, keeps running, and after the restart re-baselines (sysUpTime went back) instead of counting', async () => {
@@ -238,6 +267,7 @@ describe('SNMP poller against snmpd in the lab', () => {
     expect(agent.child.exitCode).toBeNull();
 
     await snmpd.start();
+    await setAliases();
     await waitFor(
       'router and router-v3 polled again',
       async () => {

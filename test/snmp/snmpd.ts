@@ -47,6 +47,8 @@ export async function startSnmpd(options: SnmpdOptions): Promise<Snmpd> {
       `agentAddress ${listen}`,
       `rocommunity ${options.community} ${options.clients}`,
       `rwcommunity ${RW_COMMUNITY} 127.0.0.1`,
+      // Like a router: an interface re-created under the same name replaces the old entry at once.
+      'interface_replace_old yes',
       ...(options.v3
         ? [`createUser ${options.v3.user} SHA "${options.v3.authPassword}" AES "${options.v3.privPassword}"`, `rouser ${options.v3.user} priv`]
         : []),

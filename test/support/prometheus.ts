@@ -58,6 +58,8 @@ export interface PrometheusInstance {
   /** The single value of a one-element result, or undefined when the result is empty. */
   queryValue: (expr: string, time?: number) => Promise<number | undefined>;
   queryRange: (expr: string, start: number, end: number, stepSeconds: number) => Promise<MatrixSeries[]>;
+  /** The raw samples (scrape timestamps and values) of a range selector such as `metric{...}[15s]` at `time`. */
+  querySamples: (rangeSelector: string, time?: number) => Promise<MatrixSeries[]>;
   /** Polls `expr` until the result is non-empty (and `accept` agrees, if given). */
   waitForSeries: (expr: string, timeoutMs?: number, accept?: (result: VectorSample[]) => boolean) => Promise<VectorSample[]>;
   /** GET /api/v1/alerts → data.alerts */
@@ -143,6 +145,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       const result = await query(expr, time);
       if (result.length > 1) throw new Error(`query ${expr}: expected at most one series, got ${result.length}`);
       return result[0] ? Number(result[0].value[1]) : undefined;
+    },
+    querySamples: async (rangeSelector, time) => {
+      const data = await api<{ resultType: string; result: unknown }>('/api/v1/query', { query: rangeSelector, ...(time !== undefined ? { time: String(time) } : {}) });
+      if (data.resultType !== 'matrix') throw new Error(`query ${rangeSelector}: expected a range vector, got ${data.resultType}`);
+      return data.result as MatrixSeries[];
     },
     queryRange: async (expr, start, end, step) => {
       const data = await api<{ result: MatrixSeries[] }>('/api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(step) });

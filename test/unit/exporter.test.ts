@@ -68,8 +68,8 @@ describe('latency buckets', () => {
     for (let i = 1; i < LATENCY_BUCKETS.length; i += 1) expect(LATENCY_BUCKETS[i]!).toBeGreaterThan(LATENCY_BUCKETS[i - 1]!);
   });
 
-  it('are at most 4% apart between 1 ms and 200 ms, so a quantile is within 2% in one bucket', () => {
+  it('are at most 2.1% apart between 1 ms and 200 ms, so even p95 of samples in one bucket is within 2%', () => {
     const dense = LATENCY_BUCKETS.filter((b) => b >= 0.001 && b <= 0.2);
-    for (let i = 1; i < dense.length; i += 1) expect(dense[i]! / dense[i - 1]!).toBeLessThanOrEqual(1.041);
+    for (let i = 1; i < dense.length; i += 1) expect(dense[i]! / dense[i - 1]!).toBeLessThanOrEqual(1.021);
   });
 });
