@@ -11,14 +11,16 @@
 # Config under /etc/linkmon and secrets under /run/secrets are mounted read-only; nothing secret is
 # copied into the image. ICMP and CAP_NET_RAW: see deploy/docker/entrypoint.sh and docs/deploy.md.
 
-# Every stage uses the same Node major and libc (Debian bookworm, glibc): raw-socket (ICMP) is a
-# native addon compiled in `deps` and loaded in `runtime`.
+# Every stage uses the same Node major and libc (Debian bookworm, glibc): two native addons are
+# compiled in the build stages and loaded in `runtime`: raw-socket (in `deps`, from the lockfile) and
+# linkmon's own ICMP socket with kernel receive timestamps (agent/probes/icmp-native, in `build`).
 FROM node:20.20.2-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
-# node-gyp compiles against the image's own Node headers instead of downloading them.
+# node-gyp compiles against the image's own Node headers (/usr/local/include/node) instead of
+# downloading them: raw-socket here, icmp-native in `build`.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 # The production install: exactly what runs, from the lockfile.
@@ -27,10 +29,14 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM deps AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# agent/ includes the addon's sources (agent/probes/icmp-native: binding.gyp, icmp_socket.c);
+# `npm run build` compiles it (build:native, node-gyp rebuild) before tsc, and the require() below
+# proves it loads in this Node before the runtime copies it.
 COPY agent ./agent
 COPY exporter ./exporter
 COPY responder ./responder
-RUN npm run build
+RUN npm run build \
+ && node -e 'require("./agent/probes/icmp-native/build/Release/icmp_socket.node")'
 
 FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
@@ -38,6 +44,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
+# Where agent/probes/icmp-socket-native.ts looks for the addon from dist/agent/probes
+# (../../../agent/probes/icmp-native/build/Release/). Without it ICMP falls back to raw-socket,
+# whose receive times come from the event loop (~0.1-0.2 ms worse).
+COPY --from=build /build/agent/probes/icmp-native/build/Release/icmp_socket.node /app/agent/probes/icmp-native/build/Release/icmp_socket.node
 COPY deploy/docker/entrypoint.sh /usr/local/bin/linkmon
 # bin/node-net-raw: a copy of node with CAP_NET_RAW as a file capability, used by the entrypoint
 # for the agent when the container has NET_RAW. Plain node stays capability-free.

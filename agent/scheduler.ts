@@ -36,6 +36,20 @@ export function attemptsPerCycle(module: ModuleConfig): number {
   return 'packets' in module && typeof module.packets === 'number' ? module.packets : 1;
 }
 
+/** Attempts due within one slot of this grid start together: one event-loop wake-up for many targets. */
+const COALESCE_GRID_MS = 50;
+
+/**
+ * When to fire an attempt due at `dueAt`: the next point of a grid shared by all targets, so the
+ * process wakes at most 20 times a second however many targets it probes (each wake-up costs
+ * ~0.1 ms of CPU, which dominated the agent's CPU at 50 targets). The grid is never coarser than
+ * half a target's period, so fast probes are not bunched; the schedule itself stays drift-free.
+ */
+export function coalescedFireTime(dueAt: number, periodMs: number): number {
+  const grid = Math.min(COALESCE_GRID_MS, periodMs / 2);
+  return Math.ceil(dueAt / grid) * grid;
+}
+
 /**
  * Runs every target's probes in the background on a drift-free schedule: attempt k of a target
  * starts at start + offset + k * period, whatever earlier attempts are doing, so one slow reply
@@ -91,7 +105,7 @@ export class ProbeScheduler {
       this.timers.delete(timer);
       this.scheduleAttempt(state, dueAt + period, period, index + 1);
       this.runAttempt(state, index, dueAt);
-    }, Math.max(0, dueAt - performance.now()));
+    }, Math.max(0, coalescedFireTime(dueAt, period) - performance.now()));
     this.timers.add(timer);
   }
 

@@ -2,21 +2,22 @@
 // AgentMetrics (ICMP targets, every bucket populated) plus prom-client's default process metrics,
 // served by exporter/server.ts, with 50 observations/s arriving between scrapes as in production.
 // With "registry":"fast" the registry is exporter/fast-registry.ts's FastRegistry (same output, faster
-// histogram formatting) instead of prom-client's Registry as the agent uses today.
+// histogram formatting, what the agent uses) instead of prom-client's own Registry.
 // Usage: node dist/bench/scrape-latency-server.js '{"series": 10000, "registry": "prom-client"}'; announces
 // {"event":"listening","url":…,"series":…,"targets":…,"serialiseMs":{…}} on stderr.
 import pino from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { FAILURE_REASONS } from '../agent/probes/types.js';
 import { sampleQuantile } from '../agent/stats/sample-quantile.js';
 import { AgentMetrics, LATENCY_BUCKETS } from '../exporter/metrics.js';
 import { FastRegistry } from '../exporter/fast-registry.js';
+import { registerProcessMetrics } from '../exporter/process-metrics.js';
 import { exporterHandler, listen } from '../exporter/server.js';
 
 const { series: wantedSeries, registry: kind } = JSON.parse(process.argv[2] ?? '{"series":1000}') as { series: number; registry?: 'prom-client' | 'fast' };
 const registry = kind === 'fast' ? new FastRegistry() : new Registry();
 registry.setDefaultLabels({ site: 'esb' });
-collectDefaultMetrics({ register: registry });
+registerProcessMetrics(registry);
 const metrics = new AgentMetrics(registry, ['link']);
 const countSeries = async () => (await registry.metrics()).split('\n').filter((line) => line && !line.startsWith('#')).length;
 

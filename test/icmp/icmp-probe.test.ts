@@ -56,7 +56,7 @@ describe.each(TRANSPORTS)('ICMP prober on host loopback (%s)', (transport) => {
   const probe = (host: string, module = icmp()) => prober.probe({ target: { name: 't', module: 'icmp', host, labels: {} }, module, labels: {}, signal });
 
   beforeAll(async () => {
-    expect(await prober.start()).toEqual({ available: true });
+    expect(await prober.start()).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport] } });
     expect(prober.timestampSource()).toBe(TIMESTAMPS[transport]);
   });
   afterAll(() => prober.stop());
@@ -146,7 +146,7 @@ describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => 
     expected.push({ probe: { host: 'no-such-host.invalid' }, want: { ok: false, reason: 'dns' } });
 
     const output = await runRunner(['ip', 'netns', 'exec', ns], expected.map((e) => e.probe), transport);
-    expect(output.availability).toEqual({ available: true });
+    expect(output.availability).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport] } });
     expect(output.timestamps).toBe(TIMESTAMPS[transport]);
     const got = output.results.map((result, i) => ({ host: expected[i]!.probe.host, ok: result.ok, reason: result.ok ? undefined : result.reason }));
     const want = expected.map(({ probe, want }) => ({ host: probe.host, ok: want.ok, reason: want.ok ? undefined : (want as { reason: string }).reason }));

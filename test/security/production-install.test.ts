@@ -1,10 +1,13 @@
 // Reproduces the Dockerfile's production install in a temp dir (`npm ci --omit=dev` from the lockfile,
 // needs the npm registry or a warm npm cache, ~25 s; plus the output of `npm run build`, compiled
-// here unless dist/ is already fresh) and starts the agent from it as an unprivileged user (nobody) the ways it is deployed:
+// here unless dist/ is already fresh; plus the kernel-timestamp ICMP addon, compiled from its sources by
+// `npm run build:native` as the image's build stage does and placed alone where the runtime image has it)
+// and starts the agent from it as an unprivileged user (nobody) the ways it is deployed:
 //   - container: the image's entrypoint with only NET_RAW in the bounding set, so ICMP comes from the
 //     file capability on a copy of node (setcap cap_net_raw+ep);
 //   - systemd: ambient CAP_NET_RAW with no_new_privs (AmbientCapabilities=, NoNewPrivileges=);
 //   - no capability at all: ICMP reported unavailable, the rest runs.
+// With CAP_NET_RAW the ICMP prober must use the addon (kernel receive timestamps), not the raw-socket fallback.
 // Needs root (setpriv, setcap: util-linux and Debian libcap2-bin).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +27,10 @@ const AUTH = { Authorization: `Basic ${Buffer.from('prometheus:install-secret').
 // headers instead of downloading them.
 const NODE_DIR = dirname(dirname(process.execPath));
 const NODE_GYP_ENV = existsSync(join(NODE_DIR, 'include/node/node.h')) ? { npm_config_nodedir: NODE_DIR } : {};
+
+/** The addon's sources (what .dockerignore lets into the image build) and where the runtime image puts the built module (Dockerfile). */
+const ADDON_SOURCE_DIR = 'agent/probes/icmp-native';
+const ADDON_IN_IMAGE = 'agent/probes/icmp-native/build/Release/icmp_socket.node';
 
 /**
  * The repo's dist/ when `npm run build` (what the Dockerfile runs; `npm test` runs it first) is
@@ -47,6 +54,18 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): P
       else resolve();
     });
   });
+}
+
+/**
+ * The image's build stage for the addon: its sources without any local build/, compiled by the
+ * package's own `npm run build:native` (part of `npm run build`) in a scratch dir; returns the module.
+ */
+async function buildAddon(scratch: string): Promise<string> {
+  copyFileSync(join(REPO_ROOT, 'package.json'), join(scratch, 'package.json'));
+  const sources = join(REPO_ROOT, ADDON_SOURCE_DIR);
+  cpSync(sources, join(scratch, ADDON_SOURCE_DIR), { recursive: true, filter: (path) => path !== join(sources, 'build') });
+  await run('npm', ['run', 'build:native', '--silent'], scratch, 120_000);
+  return join(scratch, ADDON_SOURCE_DIR, 'build/Release/icmp_socket.node');
 }
 
 interface RunningAgent {
@@ -87,6 +106,23 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
+/** The first JSON log line of the agent with message `msg`. */
+async function logEntry(agent: RunningAgent, msg: string): Promise<Record<string, unknown>> {
+  return waitFor(
+    `"${msg}" in the agent log`,
+    () => {
+      for (const line of agent.output().split('\n')) {
+        if (!line.startsWith('{') || !line.includes(msg)) continue;
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry.msg === msg) return entry;
+      }
+      if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}:\n${agent.output()}`);
+      return undefined;
+    },
+    30_000,
+  );
+}
+
 async function metricsUrl(agent: RunningAgent): Promise<string> {
   return waitFor(
     'the metrics URL in the agent log',
@@ -111,6 +147,7 @@ function procStatus(pid: number): { uid: string; capEff: bigint; capBnd: bigint;
 
 describe('production install (npm ci --omit=dev + dist), run as nobody with CAP_NET_RAW only', () => {
   let dir: string;
+  let addonBuildDir: string;
   let tcpServer: Server;
   const agents: RunningAgent[] = [];
   let configFile: string;
@@ -122,7 +159,14 @@ describe('production install (npm ci --omit=dev + dist), run as nobody with CAP_
     copyFileSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
     copyFileSync(join(REPO_ROOT, 'package-lock.json'), join(dir, 'package-lock.json'));
     const built = freshBuildOutput();
+    addonBuildDir = mkdtempSync(join(tmpdir(), 'linkmon-addon-build-'));
+    const installAddon = async () => {
+      const addon = await buildAddon(addonBuildDir);
+      mkdirSync(dirname(join(dir, ADDON_IN_IMAGE)), { recursive: true });
+      copyFileSync(addon, join(dir, ADDON_IN_IMAGE));
+    };
     await Promise.all([
+      installAddon(),
       run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], dir, 240_000),
       built
         ? Promise.resolve(cpSync(built, join(dir, 'dist'), { recursive: true }))
@@ -159,6 +203,7 @@ targets:
     await Promise.all(agents.map((a) => a.stop()));
     tcpServer?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (addonBuildDir) rmSync(addonBuildDir, { recursive: true, force: true });
   });
 
   const asNobody = (caps: string[], command: string[]) => ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...caps, '--', ...command];
@@ -178,6 +223,11 @@ targets:
       30_000,
       250,
     );
+  /** The agent's ICMP prober runs on the addon from the install (kernel receive timestamps), not on raw-socket. */
+  const expectKernelTimestamps = async (agent: RunningAgent) => {
+    expect(await logEntry(agent, 'icmp prober ready')).toMatchObject({ kind: 'icmp', timestamps: 'kernel' });
+    expect(readFileSync(`/proc/${agent.child.pid}/maps`, 'utf8')).toContain(join(dir, ADDON_IN_IMAGE));
+  };
   const icmpWorks = (text: string) =>
     (sample(text, 'linkmon_probe_duration_seconds_count', { target: 'loopback-icmp' }) ?? 0) > 0 &&
     (sample(text, 'linkmon_probe_duration_seconds_count', { target: 'loopback-tcp' }) ?? 0) > 0;
@@ -192,6 +242,7 @@ targets:
     expect(status.uid).toBe(NOBODY);
     expect(status.capEff).toBe(CAP_NET_RAW_MASK);
     expect(readFileSync(`/proc/${agent.child.pid}/cmdline`, 'utf8').split('\0')[0]).toBe(join(dir, 'bin/node-net-raw'));
+    await expectKernelTimestamps(agent);
 
     // Basic auth from the web config works from the production node_modules (bcrypt worker), and the
     // HEALTHCHECK script from dist/ reports healthy without credentials.
@@ -213,6 +264,7 @@ targets:
     expect(sample(text, 'linkmon_prober_available', { kind: 'icmp' })).toBe(1);
     const status = procStatus(agent.child.pid!);
     expect(status).toMatchObject({ uid: NOBODY, capEff: CAP_NET_RAW_MASK, capBnd: CAP_NET_RAW_MASK, noNewPrivs: '1' });
+    await expectKernelTimestamps(agent);
   });
 
   it('without CAP_NET_RAW: ICMP is reported unavailable and everything else runs', async () => {
@@ -226,5 +278,6 @@ targets:
     expect(procStatus(agent.child.pid!)).toMatchObject({ uid: NOBODY, capEff: 0n });
     expect(agent.output()).toContain('icmp probes are unavailable and will not run; all other probes continue');
     expect(agent.output()).toContain('CAP_NET_RAW');
+    expect(agent.output()).not.toContain('icmp prober ready');
   });
 });

@@ -92,6 +92,17 @@ const copySources = (stage: Stage) =>
       return parts.slice(0, -1);
     });
 
+/** The kernel-timestamp ICMP addon: sources in the build context, the built module in the runtime image. */
+const ADDON_SOURCES = ['agent/probes/icmp-native/binding.gyp', 'agent/probes/icmp-native/icmp_socket.c'];
+const RUNTIME_ADDON_PATH = '/app/agent/probes/icmp-native/build/Release/icmp_socket.node';
+
+/** The stage and the stages it is built FROM, base first. */
+function stageChain(stage: Stage): Stage[] {
+  const parent = stages.find((s) => s.name === stage.base);
+  return parent ? [...stageChain(parent), stage] : [stage];
+}
+const workdirOf = (chain: Stage[]) => chain.flatMap((s) => s.instructions).filter((i) => i.keyword === 'WORKDIR').at(-1)?.args;
+
 describe('Dockerfile', () => {
   it('is multi-stage: a build with dev dependencies, a runtime with production dependencies only', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
@@ -125,6 +136,32 @@ describe('Dockerfile', () => {
     const buildRuns = stages.slice(0, -1).flatMap(runCommands).join('\n');
     for (const tool of ['python3', 'make', 'g++']) expect(buildRuns).toContain(tool);
     expect(runCommands(finalStage).join('\n')).not.toMatch(/python3|g\+\+/);
+  });
+
+  it('compiles the kernel-timestamp ICMP addon from its sources in the build and copies only icmp_socket.node into the runtime, where the loader finds it from dist', () => {
+    const buildStage = stages.slice(0, -1).find((s) => runCommands(s).some((r) => /npm run build\b/.test(r)))!;
+    expect(buildStage?.name).toBeDefined();
+    // `npm run build` compiles the addon (node-gyp, against the image's Node headers: no download) before tsc.
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.build).toMatch(/^npm run build:native\b.*&& tsc /);
+    expect(scripts['build:native']).toMatch(/node-gyp rebuild .*-C agent\/probes\/icmp-native$/);
+    const chain = stageChain(buildStage);
+    expect(chain.flatMap((s) => s.instructions).filter((i) => i.keyword === 'ENV').map((i) => i.args)).toContain('npm_config_nodedir=/usr/local');
+    for (const file of ADDON_SOURCES) {
+      expect(existsSync(join(ROOT, file)), file).toBe(true);
+      expect(copySources(buildStage).some((source) => file === source || file.startsWith(`${source.replace(/^\.\/|\/$/g, '')}/`)), file).toBe(true);
+    }
+
+    const copies = finalStage.instructions.filter((i) => i.keyword === 'COPY' && i.args.includes(`--from=${buildStage.name} `)).map((i) => i.args.split(/\s+/).slice(1));
+    const addonCopy = copies.find(([source]) => source?.endsWith('/icmp_socket.node'));
+    expect(addonCopy).toEqual([`${workdirOf(chain)}/agent/probes/icmp-native/build/Release/icmp_socket.node`, RUNTIME_ADDON_PATH]);
+    // Only the built addon: no sources, objects or Makefiles of the build tree.
+    expect(copies.filter(([source]) => source?.includes('icmp-native'))).toHaveLength(1);
+    // One of the loader's candidates, resolved from dist/ (the runtime's WORKDIR is /app), is that path.
+    expect(workdirOf([finalStage])).toBe('/app');
+    const loader = readFileSync(join(ROOT, 'agent/probes/icmp-socket-native.ts'), 'utf8');
+    const candidates = [...loader.matchAll(/'([^']*icmp_socket\.node)'/g)].map((m) => new URL(m[1]!, 'file:///app/dist/agent/probes/icmp-socket-native.js').pathname);
+    expect(candidates).toContain(RUNTIME_ADDON_PATH);
   });
 
   it('runs as a non-root user, set before ENTRYPOINT and CMD and never switched back', () => {
@@ -181,14 +218,14 @@ describe('Dockerfile', () => {
 });
 
 describe('.dockerignore', () => {
-  it.each(['node_modules/pino/package.json', '.git/config', 'dist/agent/cli.js', 'test/unit/config.test.ts', 'bench/results/x.json', 'agent/x.test.ts', 'server.pem', 'agent/server.key', '.env', 'docs/deploy.md', 'config/examples/agent.yaml'])(
+  it.each(['node_modules/pino/package.json', '.git/config', 'dist/agent/cli.js', 'test/unit/config.test.ts', 'bench/results/x.json', 'agent/x.test.ts', 'server.pem', 'agent/server.key', '.env', 'docs/deploy.md', 'config/examples/agent.yaml', 'agent/probes/icmp-native/build/Release/icmp_socket.node', 'agent/probes/icmp-native/build/config.gypi'])(
     'keeps %s out of the build context',
     (path) => {
       expect(dockerIgnores(ignorePatterns, path)).toBe(true);
     },
   );
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'agent/cli.ts', 'exporter/web-config.ts', 'responder/server.ts', 'deploy/docker/entrypoint.sh'])('lets %s in', (path) => {
+  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'agent/cli.ts', 'exporter/web-config.ts', 'responder/server.ts', 'deploy/docker/entrypoint.sh', ...ADDON_SOURCES])('lets %s in', (path) => {
     expect(dockerIgnores(ignorePatterns, path)).toBe(false);
   });
 });

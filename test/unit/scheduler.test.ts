@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ModuleConfig } from '../../agent/config/schema.js';
 import type { Prober, ProbeResult } from '../../agent/probes/types.js';
-import { ProbeScheduler, type TargetPlan } from '../../agent/scheduler.js';
+import { coalescedFireTime, ProbeScheduler, type TargetPlan } from '../../agent/scheduler.js';
 import { AgentMetrics } from '../../exporter/metrics.js';
 
 const silent = pino({ level: 'silent' });
@@ -51,6 +51,29 @@ describe('probe scheduler', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     await scheduler.stop();
     expect(calls.map((t) => t - start)).toEqual([500, 1500, 2500, 3500, 4500, 5500, 6500, 7500, 8500, 9500]);
+  });
+
+  it('starts attempts of different targets due within one 50 ms slot together (one wake-up)', async () => {
+    const first = recordingProber({ ok: true, durationSeconds: 0.001 });
+    const second = recordingProber({ ok: true, durationSeconds: 0.001 });
+    const start = performance.now();
+    const offsets = [0.01, 0.03];
+    const scheduler = new ProbeScheduler([plan(icmpModule(1, 1), first.prober, 'a'), plan(icmpModule(1, 1), second.prober, 'b')], {
+      metrics,
+      log: silent,
+      random: () => offsets.shift() ?? 0,
+    });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(1100);
+    await scheduler.stop();
+    expect(first.calls.map((t) => t - start)).toEqual([50, 1050]);
+    expect(second.calls.map((t) => t - start)).toEqual([50, 1050]);
+  });
+
+  it('never coalesces a fast probe into bursts: the grid is at most half its period', () => {
+    expect(coalescedFireTime(1001, 1000)).toBe(1050);
+    expect(coalescedFireTime(1001, 20)).toBe(1010);
+    expect(coalescedFireTime(1000, 20)).toBe(1000);
   });
 
   it('keeps the schedule when replies are slow (attempts overlap, never drift)', async () => {
