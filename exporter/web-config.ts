@@ -1,11 +1,12 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createWebGate, NO_WEB_CONFIG, type Handler } from './web-config-gate.js';
 import type { WebConfig } from './web-config-load.js';
 import { WebConfigSource } from './web-config-source.js';
 import { createTlsServer } from './web-config-tls.js';
+import { listenOn } from './listen.js';
 
 export { createWebGate, openWebGate, type WebGate } from './web-config-gate.js';
 export { loadWebConfig, type WebConfig } from './web-config-load.js';
@@ -61,18 +62,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     server.on('connection', track);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: options.listen.address, port: options.listen.port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch(async (err: unknown) => {
+  const port = await listenOn(server, options.listen.address, options.listen.port).catch(async (err: unknown) => {
     await gate.close();
     throw err;
   });
   server.on('error', (err) => log.error({ err }, 'web server error'));
-  const port = (server.address() as AddressInfo).port;
   const scheme = initial.tls ? 'https' : 'http';
   const address = options.listen.address;
   const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { ResponderConfig } from './config.js';
+import { listenOn } from '../exporter/listen.js';
 import { createHttpHandler } from './http.js';
 import { ResponderMetrics } from './metrics.js';
 import { TestSlots } from './slots.js';
@@ -97,15 +98,7 @@ export async function startResponder(
 
 async function listenHttp(server: HttpServer, address: string, port: number, maxConnections: number): Promise<number> {
   server.maxConnections = maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  return typeof bound === 'object' && bound ? bound.port : port;
+  return listenOn(server, address, port);
 }
 
 function closeHttp(server: HttpServer): Promise<void> {

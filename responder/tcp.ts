@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import type { ResponderMetrics } from './metrics.js';
+import { listenOn } from '../exporter/listen.js';
 
 export interface RunningTcpListener {
   port: number;
@@ -14,16 +15,9 @@ export async function startTcpListener(address: string, port: number, metrics: R
     socket.end();
   });
   server.maxConnections = 1024;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
+  const bound = await listenOn(server, address, port);
   return {
-    port: typeof bound === 'object' && bound ? bound.port : port,
+    port: bound,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
