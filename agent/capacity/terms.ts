@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { registeredGauge } from '../../exporter/registered.js';
 import type { ComponentFactory } from '../component.js';
 import type { LinkConfig } from '../config/schema.js';
 
@@ -19,8 +20,7 @@ export class LinkTermsMetrics {
   readonly threshold: Gauge<'link' | 'threshold'>;
 
   constructor(registry: Registry) {
-    const gauge = <L extends string>(c: { name: string; help: string; labelNames: readonly L[] }) =>
-      (registry.getSingleMetric(c.name) as Gauge<L> | undefined) ?? new Gauge({ ...c, registers: [registry] });
+    const gauge = <L extends string>(spec: Parameters<typeof registeredGauge<L>>[1]) => registeredGauge(registry, spec);
     this.info = gauge({
       name: 'linkmon_link_info',
       help: 'Always 1: the SNMP interface (device, interface) carries the link; a link may have several.',

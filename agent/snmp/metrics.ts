@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { registeredCounter, registeredGauge } from '../../exporter/registered.js';
 import type { DiscontinuityCause } from './counters.js';
 import { SNMP_FAILURE_REASONS } from './errors.js';
 
@@ -27,10 +28,8 @@ export class SnmpMetrics {
   readonly lastPollSuccess: Gauge<'device'>;
 
   constructor(registry: Registry) {
-    const counter = <L extends string>(c: { name: string; help: string; labelNames: readonly L[] }) =>
-      (registry.getSingleMetric(c.name) as Counter<L> | undefined) ?? new Counter({ ...c, registers: [registry] });
-    const gauge = <L extends string>(c: { name: string; help: string; labelNames: readonly L[] }) =>
-      (registry.getSingleMetric(c.name) as Gauge<L> | undefined) ?? new Gauge({ ...c, registers: [registry] });
+    const counter = <L extends string>(spec: Parameters<typeof registeredCounter<L>>[1]) => registeredCounter(registry, spec);
+    const gauge = <L extends string>(spec: Parameters<typeof registeredGauge<L>>[1]) => registeredGauge(registry, spec);
     const perInterface = ['device', 'interface'] as const;
     const perDirection = [...perInterface, 'direction'] as const;
     this.bytes = counter({
