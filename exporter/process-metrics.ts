@@ -5,10 +5,10 @@ const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_
 
 /**
  * prom-client's process and Node.js metrics, minus the misnamed gauges (nodejs_active_handles
- * per type says the same). The event-loop lag histogram samples every 100 ms rather than the
+ * per type says the same). The event-loop lag histogram samples once a second rather than the
  * default 10 ms, which woke an idle agent 100 times a second and was most of its idle CPU.
  */
 export function registerProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
 }
