@@ -9,7 +9,6 @@ import { capacityNames } from '../../alerts/src/capacity.js';
 import { durationSeconds } from '../../alerts/src/promql.js';
 import {
   DASHBOARD_UIDS,
-  LINKMON_TAG,
   alertThresholds,
   dashboardLink,
   datasourceVariable,
@@ -18,10 +17,10 @@ import {
   defaultTimeseries,
   finalise,
   instantQuery,
-  linkmonDashboardsLink,
   neutralThresholds,
   prometheusQuery,
   queryVariable,
+  linkmonDashboard,
 } from './common.js';
 import { agentSeries, rule } from './promql.js';
 import { AGENT_SELECTOR, LINK_THRESHOLD_DEFAULTS, alertsConfig, utilisationLevels } from './thresholds.js';
@@ -304,18 +303,17 @@ function monthlyTable() {
 }
 
 export function capacityDashboard(): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder('linkmon / Capacity planning')
-    .uid(DASHBOARD_UIDS.capacity)
-    .description('HSL utilisation against the provisioned capacity, busy-hour and monthly percentiles, the forecast, and the recommended step with its cost.')
-    .tags([LINKMON_TAG, 'capacity'])
-    .editable()
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .refresh('5m')
-    .time({ from: 'now-90d', to: 'now' })
+  const builder = linkmonDashboard({
+    title: 'linkmon / Capacity planning',
+    uid: DASHBOARD_UIDS.capacity,
+    description: 'HSL utilisation against the provisioned capacity, busy-hour and monthly percentiles, the forecast, and the recommended step with its cost.',
+    tag: 'capacity',
+    refresh: '5m',
+    from: 'now-90d',
     // UTC: Grafana aligns daily query steps to midnight in the dashboard's time zone, and the monthly
     // table needs them at 00:00 UTC on the 1st (calendar months are UTC months).
-    .timezone('utc')
-    .link(linkmonDashboardsLink())
+    timezone: 'utc',
+  })
     .link(dashboardLink('Service desk overview', DASHBOARD_UIDS.overview, 'All 14 sites at a glance'))
     .withVariable(datasourceVariable())
     .withVariable(queryVariable('link', 'Link', `label_values(linkmon_link_info{${AGENT_SELECTOR}}, link)`))

@@ -207,6 +207,30 @@ export function queryVariable(name: string, label: string, query: string): dashb
 }
 
 /** The top-bar menu of all linkmon dashboards, keeping the time range and variables. */
+export interface LinkmonDashboardOptions {
+  title: string;
+  uid: string;
+  description: string;
+  tag: string;
+  refresh: string;
+  from: string;
+  timezone: string;
+}
+
+/** The house settings every linkmon dashboard shares: tags, shared crosshair, the dashboards menu link. */
+export function linkmonDashboard(options: LinkmonDashboardOptions): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(options.title)
+    .uid(options.uid)
+    .description(options.description)
+    .tags([LINKMON_TAG, options.tag])
+    .editable()
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .refresh(options.refresh)
+    .time({ from: options.from, to: 'now' })
+    .timezone(options.timezone)
+    .link(linkmonDashboardsLink());
+}
+
 export function linkmonDashboardsLink(): dashboard.DashboardLinkBuilder {
   return new dashboard.DashboardLinkBuilder('linkmon dashboards')
     .type(dashboard.DashboardLinkType.Dashboards)

@@ -6,7 +6,6 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import {
   COLOURED_CELL,
   DASHBOARD_UIDS,
-  LINKMON_TAG,
   alertThresholds,
   dashboardLink,
   datasourceVariable,
@@ -16,13 +15,13 @@ import {
   defaultTimeseries,
   finalise,
   instantQuery,
-  linkmonDashboardsLink,
   neutralThresholds,
   prometheusQuery,
   siteDetailLink,
   tableQuery,
   upDownMappings,
   upDownThresholds,
+  linkmonDashboard,
 } from './common.js';
 import { ALERT_QUANTILE, JITTER_KINDS, JITTER_WINDOW, LATENCY_WINDOW, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, rule } from './promql.js';
 import { capacityNames } from '../../alerts/src/capacity.js';
@@ -333,16 +332,15 @@ function firingAlertsTable() {
 }
 
 export function overviewDashboard(): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder('linkmon / Service desk overview')
-    .uid(DASHBOARD_UIDS.overview)
-    .description('All 14 sites at a glance: agent, WAN and CAID-side reachability, loss, latency and throughput against the alert thresholds; the High Speed Link; firing alerts.')
-    .tags([LINKMON_TAG, 'service-desk'])
-    .editable()
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .refresh('30s')
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .link(linkmonDashboardsLink())
+  const builder = linkmonDashboard({
+    title: 'linkmon / Service desk overview',
+    uid: DASHBOARD_UIDS.overview,
+    description: 'All 14 sites at a glance: agent, WAN and CAID-side reachability, loss, latency and throughput against the alert thresholds; the High Speed Link; firing alerts.',
+    tag: 'service-desk',
+    refresh: '30s',
+    from: 'now-6h',
+    timezone: 'browser',
+  })
     .link(dashboardLink('Capacity planning', DASHBOARD_UIDS.capacity, 'HSL utilisation, busy-hour p95 and the capacity-step forecast'))
     .withVariable(datasourceVariable())
     .withRow(new dashboard.RowBuilder('Sites'))

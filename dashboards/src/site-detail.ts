@@ -10,7 +10,6 @@ import { durationSeconds } from '../../alerts/src/promql.js';
 import {
   DASHBOARD_UIDS,
   DATASOURCE,
-  LINKMON_TAG,
   alertThresholds,
   dashboardLink,
   datasourceVariable,
@@ -20,13 +19,13 @@ import {
   finalise,
   heatmapQuery,
   instantQuery,
-  linkmonDashboardsLink,
   neutralThresholds,
   perLinkThresholdOverrides,
   prometheusQuery,
   queryVariable,
   upDownMappings,
   upDownThresholds,
+  linkmonDashboard,
 } from './common.js';
 import { ALERT_QUANTILE, JITTER_KINDS, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, durationQuantile, lossRatio, rule } from './promql.js';
 import { AGENT_SELECTOR, CAID_LINK, LEVELS_BY_LINK, SLO_TARGET, TLS_EXPIRY_AMBER_SECONDS, alertsConfig } from './thresholds.js';
@@ -450,16 +449,15 @@ function medianLine() {
 }
 
 export function siteDetailDashboard(): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder('linkmon / Site detail')
-    .uid(DASHBOARD_UIDS.siteDetail)
-    .description('One site in depth: latency distribution per target, loss and jitter per direction, probe results, TCP/HTTP phases, throughput tests and the site’s share of HSL demand.')
-    .tags([LINKMON_TAG, 'site'])
-    .editable()
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .refresh('1m')
-    .time({ from: 'now-6h', to: 'now' })
-    .timezone('browser')
-    .link(linkmonDashboardsLink())
+  const builder = linkmonDashboard({
+    title: 'linkmon / Site detail',
+    uid: DASHBOARD_UIDS.siteDetail,
+    description: 'One site in depth: latency distribution per target, loss and jitter per direction, probe results, TCP/HTTP phases, throughput tests and the site’s share of HSL demand.',
+    tag: 'site',
+    refresh: '1m',
+    from: 'now-6h',
+    timezone: 'browser',
+  })
     .link(dashboardLink('Service desk overview', DASHBOARD_UIDS.overview, 'All 14 sites at a glance'))
     .link(dashboardLink('Capacity planning', DASHBOARD_UIDS.capacity, 'HSL utilisation and the capacity-step forecast'))
     .withVariable(datasourceVariable())
