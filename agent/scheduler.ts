@@ -13,6 +13,13 @@ export interface TargetPlan {
   prober: Prober<ModuleConfig['kind']>;
 }
 
+interface DueAttempt {
+  state: TargetState;
+  dueAt: number;
+  period: number;
+  index: number;
+}
+
 /** What the status page and readiness need to know about a target. */
 export interface TargetState {
   plan: TargetPlan;
@@ -58,6 +65,8 @@ export function coalescedFireTime(dueAt: number, periodMs: number): number {
 export class ProbeScheduler {
   private readonly states = new Map<string, TargetState>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Attempts waiting for each coalesced fire time: one timer per grid point, not one per attempt. */
+  private readonly slots = new Map<number, DueAttempt[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly jitter = new Map<string, JitterEstimator>();
@@ -87,6 +96,7 @@ export class ProbeScheduler {
     this.abort.abort();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.slots.clear();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -101,11 +111,22 @@ export class ProbeScheduler {
 
   private scheduleAttempt(state: TargetState, dueAt: number, period: number, index: number): void {
     if (this.abort.signal.aborted) return;
+    const fireAt = coalescedFireTime(dueAt, period);
+    const waiting = this.slots.get(fireAt);
+    if (waiting) {
+      waiting.push({ state, dueAt, period, index });
+      return;
+    }
+    this.slots.set(fireAt, [{ state, dueAt, period, index }]);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.scheduleAttempt(state, dueAt + period, period, index + 1);
-      this.runAttempt(state, index, dueAt);
-    }, Math.max(0, coalescedFireTime(dueAt, period) - performance.now()));
+      const due = this.slots.get(fireAt) ?? [];
+      this.slots.delete(fireAt);
+      for (const attempt of due) {
+        this.scheduleAttempt(attempt.state, attempt.dueAt + attempt.period, attempt.period, attempt.index + 1);
+        this.runAttempt(attempt.state, attempt.index, attempt.dueAt);
+      }
+    }, Math.max(0, fireAt - performance.now()));
     this.timers.add(timer);
   }
 
@@ -118,27 +139,25 @@ export class ProbeScheduler {
     const ctx: ProbeContext<ModuleConfig['kind']> = { target: plan.target, module: plan.module as never, labels: plan.labels, signal: this.abort.signal };
     state.attempts += 1;
     state.lastAttemptAt = new Date();
-    const attempt = this.probeSafely(plan, ctx).then((result) => {
+    // One promise per attempt (no async wrapper, no finally): this runs for every echo.
+    const settled = (result: ProbeResult): void => {
+      this.inFlight.delete(attempt);
       if (this.abort.signal.aborted) return;
       this.record(state, result);
       if (endsCycle) {
         state.cyclesCompleted += 1;
         this.deps.metrics.cycleDuration.set(plan.labels, (performance.now() - cycleStartedAt) / 1000);
       }
-    });
+    };
+    const attempt: Promise<void> = startProbe(plan, ctx).then(settled, (err: unknown) => settled(this.proberThrew(plan, err)));
     this.inFlight.add(attempt);
-    void attempt.finally(() => this.inFlight.delete(attempt));
   }
 
   /** A prober that throws has a bug; the agent logs it, counts it and carries on. */
-  private async probeSafely(plan: TargetPlan, ctx: ProbeContext<ModuleConfig['kind']>): Promise<ProbeResult> {
-    try {
-      return await plan.prober.probe(ctx as never);
-    } catch (err) {
-      this.deps.metrics.errors.inc({ class: 'probe_exception' });
-      this.deps.log.error({ err, target: plan.target.name }, 'prober threw; recorded as a failed attempt');
-      return { ok: false, reason: 'error', detail: describeError(err) };
-    }
+  private proberThrew(plan: TargetPlan, err: unknown): ProbeResult {
+    this.deps.metrics.errors.inc({ class: 'probe_exception' });
+    this.deps.log.error({ err, target: plan.target.name }, 'prober threw; recorded as a failed attempt');
+    return { ok: false, reason: 'error', detail: describeError(err) };
   }
 
   private record(state: TargetState, result: ProbeResult): void {
@@ -156,5 +175,14 @@ export class ProbeScheduler {
     }
     state.lastResult = result;
     this.deps.metrics.recordAttempt(plan.labels, result, jitter, now.getTime() / 1000);
+  }
+}
+
+/** The prober's promise; a synchronous throw becomes a rejection. */
+function startProbe(plan: TargetPlan, ctx: ProbeContext<ModuleConfig['kind']>): Promise<ProbeResult> {
+  try {
+    return plan.prober.probe(ctx as never);
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

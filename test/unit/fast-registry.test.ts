@@ -83,4 +83,24 @@ describe('FastRegistry', () => {
     });
     expect(fast).toBe(plain);
   });
+
+  it('writes the same bytes as chunks (metricsChunks), before and after new observations', async () => {
+    const plain = new Registry();
+    const fast = new FastRegistry();
+    const histograms = [plain, fast].map((registry) => {
+      registry.setDefaultLabels({ site: 'lambeth' });
+      new Gauge({ name: 'g', help: 'g', registers: [registry] }).set(0.5);
+      return new Histogram({ name: 'h_seconds', help: 'h', labelNames: ['t'], buckets: [0.0001, 1, 12345678901], registers: [registry] });
+    });
+    const expectSame = async () => expect(Buffer.concat(await fast.metricsChunks()).toString()).toBe(await plain.metrics());
+    for (const h of histograms) h.zero({ t: 'zeroed' });
+    await expectSame();
+    const values = [0.00000123456789012345, -0.00000123456789012345, 98765432109, -3.5, 0, 1 / 3, 1e300];
+    for (const [i, value] of values.entries()) {
+      for (const h of histograms) h.observe({ t: i % 2 ? 'süd "ost"' : 'a' }, value);
+      await expectSame();
+      expect(await fast.metrics()).toBe(await plain.metrics());
+    }
+    await expectSame();
+  });
 });
