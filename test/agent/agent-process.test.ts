@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
+import { metricsUrlFromLog, startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
 
 let dir: string;
 let httpServer: Server;
@@ -30,17 +30,6 @@ const ALL_TARGETS = (port: number) => `  - { name: loopback, module: icmp, host:
   - { name: web-local, module: web, url: "http://127.0.0.1:${port}/health", labels: { link: hsl } }
 `;
 
-/** The URL from the agent's "serving metrics" log line. */
-async function metricsUrl(agent: LinkmonProcess): Promise<string> {
-  return waitFor('the metrics URL in the log', () => {
-    for (const line of agent.output().split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { metrics?: string };
-      if (entry.metrics) return entry.metrics;
-    }
-    return undefined;
-  });
-}
 
 const scrape = async (url: string) => (await fetch(url)).text();
 const sample = (text: string, selector: string): number | undefined => {
@@ -95,7 +84,7 @@ describe('linkmon agent (loopback, root)', () => {
     configFile = join(dir, 'agent.yaml');
     writeFileSync(configFile, agentConfig(ALL_TARGETS(httpPort)));
     agent = startLinkmon(['agent', '--config', configFile]);
-    url = await metricsUrl(agent);
+    url = await metricsUrlFromLog(agent);
   });
   afterAll(async () => {
     await agent.stop();
@@ -177,7 +166,7 @@ describe('linkmon agent without CAP_NET_RAW (root needed to drop it)', () => {
       env: { HOME: '/tmp' },
     });
     try {
-      const url = await metricsUrl(agent);
+      const url = await metricsUrlFromLog(agent);
       const text = await waitFor('TCP successes without ICMP', async () => {
         const body = await scrape(url);
         return (sample(body, 'linkmon_probe_duration_seconds_count{site="esb",target="tcp-local"') ?? 0) > 0 ? body : undefined;

@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onProcessExit } from '../support/exit-cleanup.js';
-import { REPO_ROOT, waitFor } from '../support/linkmon-process.js';
+import { metricsUrlFromLog, REPO_ROOT, waitFor } from '../support/linkmon-process.js';
 
 const NOBODY = '65534';
 const CAP_NET_RAW_MASK = 1n << 13n;
@@ -123,21 +123,6 @@ async function logEntry(agent: RunningAgent, msg: string): Promise<Record<string
   );
 }
 
-async function metricsUrl(agent: RunningAgent): Promise<string> {
-  return waitFor(
-    'the metrics URL in the agent log',
-    () => {
-      for (const line of agent.output().split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line) as { metrics?: string };
-        if (entry.metrics) return entry.metrics;
-      }
-      if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}:\n${agent.output()}`);
-      return undefined;
-    },
-    30_000,
-  );
-}
 
 function procStatus(pid: number): { uid: string; capEff: bigint; capBnd: bigint; noNewPrivs: string } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -234,7 +219,7 @@ targets:
 
   it('container route: the image entrypoint with only NET_RAW in the bounding set; ICMP works through the file capability', async () => {
     const agent = launch(asNobody(['--inh-caps=-all', '--bounding-set=-all,+net_raw'], ['sh', join(dir, 'bin/linkmon'), ...agentArgs()]));
-    const url = await metricsUrl(agent);
+    const url = await metricsUrlFromLog(agent);
     const text = await scrapeUntil(url, 'ICMP and TCP successes', icmpWorks);
     expect(sample(text, 'linkmon_prober_available', { kind: 'icmp' })).toBe(1);
     expect(sample(text, 'linkmon_probe_success', { target: 'loopback-icmp' })).toBe(1);
@@ -259,7 +244,7 @@ targets:
     const agent = launch(
       asNobody(['--inh-caps=+net_raw', '--ambient-caps=+net_raw', '--bounding-set=-all,+net_raw', '--no-new-privs'], [process.execPath, join(dir, 'dist/agent/cli.js'), ...agentArgs()]),
     );
-    const url = await metricsUrl(agent);
+    const url = await metricsUrlFromLog(agent);
     const text = await scrapeUntil(url, 'ICMP and TCP successes', icmpWorks);
     expect(sample(text, 'linkmon_prober_available', { kind: 'icmp' })).toBe(1);
     const status = procStatus(agent.child.pid!);
@@ -269,7 +254,7 @@ targets:
 
   it('without CAP_NET_RAW: ICMP is reported unavailable and everything else runs', async () => {
     const agent = launch(asNobody(['--inh-caps=-all', '--bounding-set=-all'], ['sh', join(dir, 'bin/linkmon'), ...agentArgs()]));
-    const url = await metricsUrl(agent);
+    const url = await metricsUrlFromLog(agent);
     const text = await scrapeUntil(url, 'TCP successes', (t) => (sample(t, 'linkmon_probe_duration_seconds_count', { target: 'loopback-tcp' }) ?? 0) > 0);
     expect(sample(text, 'linkmon_prober_available', { kind: 'icmp' })).toBe(0);
     expect(sample(text, 'linkmon_prober_available', { kind: 'tcp' })).toBe(1);

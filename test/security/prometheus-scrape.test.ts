@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type WebServer } from '../../exporter/web-config.js';
 import { createTestPki, type TestPki } from '../support/certs.js';
-import { startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
+import { metricsUrlFromLog, startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
 import { startPrometheus, staticScrape, type PrometheusInstance } from '../support/prometheus.js';
 
 const log = pino({ level: 'silent' });
@@ -70,7 +70,7 @@ describe('Prometheus scrapes the web server over TLS, basic auth and mTLS', () =
     mtlsServer = await startWebServer({ listen: { address: '127.0.0.1', port: 0 }, webConfigFile: mtlsConfigFile, handler: metricsHandler('mtls'), log });
 
     agent = await startAgent(dir, basicServer.port);
-    const agentTarget = new URL(await agentMetricsUrl(agent)).host;
+    const agentTarget = new URL(await metricsUrlFromLog(agent)).host;
     const basic = `127.0.0.1:${basicServer.port}`;
     const mtls = `127.0.0.1:${mtlsServer.port}`;
     const https = (tls: Record<string, string>, extra: Record<string, unknown> = {}) => ({ scheme: 'https', tls_config: tls, ...extra });
@@ -129,7 +129,7 @@ describe('Prometheus scrapes the web server over TLS, basic auth and mTLS', () =
     await settled('agent_ok', 'up');
     await settled('agent_wrong_password', 'down', /401 Unauthorized/);
     await prometheus!.waitForSeries('linkmon_probe_success{job="agent_ok",target="web-server"} == 1', 20_000);
-    const healthz = new URL('/healthz', await agentMetricsUrl(agent!));
+    const healthz = new URL('/healthz', await metricsUrlFromLog(agent!));
     expect(healthz.protocol).toBe('https:');
     const plain = await fetch(`http://${healthz.host}/healthz`);
     expect(plain.status).toBe(400);
@@ -155,19 +155,3 @@ targets:
   return startLinkmon(['agent', '--config', join(dir, 'agent.yaml'), '--web.config.file', join(dir, 'web-agent.yml')]);
 }
 
-/** The metrics URL from the agent's start-up log line. */
-function agentMetricsUrl(agent: LinkmonProcess): Promise<string> {
-  return waitFor(
-    'the metrics URL in the agent log',
-    () => {
-      for (const line of agent.output().split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line) as { metrics?: string };
-        if (entry.metrics) return entry.metrics;
-      }
-      if (agent.child.exitCode !== null) throw new Error(`agent exited:\n${agent.output()}`);
-      return undefined;
-    },
-    20_000,
-  );
-}

@@ -58,3 +58,23 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }
+
+/**
+ * The URL from the agent's start-up log line (`"metrics":"http://…/metrics"`); fails at once if
+ * the process exits first, with its output.
+ */
+export function metricsUrlFromLog(agent: Pick<LinkmonProcess, 'child' | 'output'>, timeoutMs = 30_000): Promise<string> {
+  return waitFor(
+    'the metrics URL in the agent log',
+    () => {
+      for (const line of agent.output().split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { metrics?: string };
+        if (entry.metrics) return entry.metrics;
+      }
+      if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}:\n${agent.output()}`);
+      return undefined;
+    },
+    timeoutMs,
+  );
+}
