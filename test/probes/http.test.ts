@@ -134,6 +134,11 @@ describe('HTTPS probe (loopback, test CA)', () => {
     expect(await probeHttp(ctx(`${base}/ok`))).toMatchObject({ ok: false, reason: 'tls' });
   });
 
+  it('reports an unreadable ca_file as a failed attempt, not a crash', async () => {
+    const result = await probeHttp(ctx(`${base}/ok`, httpModule({ tls: { ca_file: '/nonexistent/ca.pem', insecure_skip_verify: false } })));
+    expect(result).toMatchObject({ ok: false, reason: 'error', detail: 'cannot read tls.ca_file /nonexistent/ca.pem (ENOENT)' });
+  });
+
   it('can skip verification when told to', async () => {
     expect((await probeHttp(ctx(`${base}/ok`, httpModule({ tls: { insecure_skip_verify: true } })))).ok).toBe(true);
   });
