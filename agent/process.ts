@@ -3,7 +3,8 @@ import { Agent } from './agent.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { AgentConfig } from './config/schema.js';
 import { createLogger, type LogLevel } from './log.js';
-import { exporterHandler, listen, type RunningServer } from '../exporter/server.js';
+import { exporterHandler } from '../exporter/server.js';
+import { startWebServer, type WebServer } from '../exporter/web-config.js';
 
 /** Time allowed for a clean stop on SIGTERM/SIGINT before the process exits anyway. */
 export const SHUTDOWN_BOUND_MS = 5000;
@@ -21,7 +22,7 @@ export interface AgentProcessOptions {
 
 export interface RunningAgent {
   agent: Agent;
-  server: RunningServer;
+  server: WebServer;
   log: Logger;
   stop(): Promise<void>;
   reload(): Promise<boolean>;
@@ -48,7 +49,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
     },
   });
   const { address, port } = options.config.listen;
-  const server = await listen(handler, address, port, log, options.webConfigFile);
+  const server = await startWebServer({ listen: { address, port }, handler, log, ...(options.webConfigFile ? { webConfigFile: options.webConfigFile } : {}) });
   log.info({ metrics: `${server.url}/metrics`, status: `${server.url}/`, site: options.config.site.id }, `linkmon agent for site ${options.config.site.id} serving metrics at ${server.url}/metrics`);
 
   let reloading = Promise.resolve(true);

@@ -64,9 +64,8 @@ export function coalescedFireTime(dueAt: number, periodMs: number): number {
  */
 export class ProbeScheduler {
   private readonly states = new Map<string, TargetState>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   /** Attempts waiting for each coalesced fire time: one timer per grid point, not one per attempt. */
-  private readonly slots = new Map<number, DueAttempt[]>();
+  private readonly slots = new Map<number, { timer: NodeJS.Timeout; due: DueAttempt[] }>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly jitter = new Map<string, JitterEstimator>();
@@ -94,8 +93,7 @@ export class ProbeScheduler {
   /** Stops scheduling and aborts attempts in flight; resolves when they have all settled. */
   async stop(): Promise<void> {
     this.abort.abort();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const { timer } of this.slots.values()) clearTimeout(timer);
     this.slots.clear();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -112,22 +110,21 @@ export class ProbeScheduler {
   private scheduleAttempt(state: TargetState, dueAt: number, period: number, index: number): void {
     if (this.abort.signal.aborted) return;
     const fireAt = coalescedFireTime(dueAt, period);
-    const waiting = this.slots.get(fireAt);
-    if (waiting) {
-      waiting.push({ state, dueAt, period, index });
+    const attempt = { state, dueAt, period, index };
+    const slot = this.slots.get(fireAt);
+    if (slot) {
+      slot.due.push(attempt);
       return;
     }
-    this.slots.set(fireAt, [{ state, dueAt, period, index }]);
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      const due = this.slots.get(fireAt) ?? [];
+      const due = this.slots.get(fireAt)?.due ?? [];
       this.slots.delete(fireAt);
-      for (const attempt of due) {
-        this.scheduleAttempt(attempt.state, attempt.dueAt + attempt.period, attempt.period, attempt.index + 1);
-        this.runAttempt(attempt.state, attempt.index, attempt.dueAt);
+      for (const next of due) {
+        this.scheduleAttempt(next.state, next.dueAt + next.period, next.period, next.index + 1);
+        this.runAttempt(next.state, next.index, next.dueAt);
       }
     }, Math.max(0, fireAt - performance.now()));
-    this.timers.add(timer);
+    this.slots.set(fireAt, { timer, due: [attempt] });
   }
 
   private runAttempt(state: TargetState, index: number, dueAt: number): void {

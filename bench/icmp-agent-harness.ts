@@ -12,7 +12,8 @@ import { IcmpProber, icmpProber } from '../agent/probes/icmp.js';
 import type { IcmpTransport } from '../agent/probes/icmp-socket.js';
 import { PROBERS } from '../agent/probes/registry.js';
 import type { Prober } from '../agent/probes/types.js';
-import { exporterHandler, listen } from '../exporter/server.js';
+import { exporterHandler } from '../exporter/server.js';
+import { startWebServer } from '../exporter/web-config.js';
 
 export interface HarnessSpec {
   configFile: string;
@@ -61,12 +62,11 @@ const recordingProber: Prober<'icmp'> = {
 const agent = new Agent(log, { ...PROBERS, icmp: spec.recordRtts ? recordingProber : prober });
 await agent.apply(await loadConfigFile(spec.configFile));
 const server = spec.serveMetrics
-  ? await listen(
-      exporterHandler({ registry: () => agent.registry, ready: () => agent.isReady(), statusPage: () => undefined, onError: () => {} }),
-      '127.0.0.1',
-      0,
+  ? await startWebServer({
+      listen: { address: '127.0.0.1', port: 0 },
+      handler: exporterHandler({ registry: () => agent.registry, ready: () => agent.isReady(), statusPage: () => undefined, onError: () => {} }),
       log,
-    )
+    })
   : undefined;
 const announce = (event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(event)}\n`);
 if (server) announce({ event: 'listening', url: server.url });

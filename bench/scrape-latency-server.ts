@@ -12,7 +12,8 @@ import { sampleQuantile } from '../agent/stats/sample-quantile.js';
 import { AgentMetrics, LATENCY_BUCKETS } from '../exporter/metrics.js';
 import { FastRegistry } from '../exporter/fast-registry.js';
 import { registerProcessMetrics } from '../exporter/process-metrics.js';
-import { exporterHandler, listen } from '../exporter/server.js';
+import { exporterHandler } from '../exporter/server.js';
+import { startWebServer } from '../exporter/web-config.js';
 
 const { series: wantedSeries, registry: kind } = JSON.parse(process.argv[2] ?? '{"series":1000}') as { series: number; registry?: 'prom-client' | 'fast' };
 const registry = kind === 'fast' ? new FastRegistry() : new Registry();
@@ -48,7 +49,11 @@ setInterval(() => {
 }, 20);
 
 const log = pino({ level: 'warn' }, pino.destination(2));
-const server = await listen(exporterHandler({ registry: () => registry, ready: () => true, statusPage: () => undefined, onError: () => {} }), '127.0.0.1', 0, log);
+const server = await startWebServer({
+  listen: { address: '127.0.0.1', port: 0 },
+  handler: exporterHandler({ registry: () => registry, ready: () => true, statusPage: () => undefined, onError: () => {} }),
+  log,
+});
 process.stderr.write(
   `${JSON.stringify({
     event: 'listening',

@@ -1,9 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FastRegistry } from './fast-registry.js';
 import { renderStatusPage, type StatusPageModel } from './status-page.js';
-import { startWebServer } from './web-config.js';
 
 /** What the HTTP endpoints read from the running agent; getters because a reload swaps them. */
 export interface ExporterSource {
@@ -59,18 +57,4 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.cork();
   for (const chunk of body) res.write(chunk);
   res.end();
-}
-
-export interface RunningServer {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
-
-/**
- * Serves the endpoints on HTTP, or HTTPS/mTLS/basic auth as the exporter-toolkit web config file
- * says (exporter/web-config.ts); resolves once bound (port 0 picks a free port).
- */
-export function listen(handler: RequestListener, address: string, port: number, log: Logger, webConfigFile?: string): Promise<RunningServer> {
-  return startWebServer({ listen: { address, port }, handler, log, ...(webConfigFile ? { webConfigFile } : {}) });
 }
