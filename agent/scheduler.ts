@@ -27,7 +27,6 @@ export interface TargetState {
   failures: number;
   cyclesCompleted: number;
   lastResult?: ProbeResult;
-  lastAttemptAt?: Date;
   lastSuccessAt?: Date;
 }
 
@@ -135,7 +134,6 @@ export class ProbeScheduler {
     const endsCycle = index % perCycle === perCycle - 1;
     const ctx: ProbeContext<ModuleConfig['kind']> = { target: plan.target, module: plan.module as never, labels: plan.labels, signal: this.abort.signal };
     state.attempts += 1;
-    state.lastAttemptAt = new Date();
     // One promise per attempt (no async wrapper, no finally): this runs for every echo.
     const settled = (result: ProbeResult): void => {
       this.inFlight.delete(attempt);
