@@ -13,14 +13,14 @@
 
 # Every stage uses the same Node major and libc (Debian bookworm, glibc): two native addons are
 # compiled in the build stages and loaded in `runtime`: raw-socket (in `deps`, from the lockfile) and
-# linkmon's own ICMP socket with kernel receive timestamps (agent/probes/icmp-native, in `build`).
+# linkmon's own ICMP socket with kernel receive timestamps (agent/probes/icmp/native, in `build`).
 FROM node:20.20.2-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 # node-gyp compiles against the image's own Node headers (/usr/local/include/node) instead of
-# downloading them: raw-socket here, icmp-native in `build`.
+# downloading them: raw-socket here, icmp/native in `build`.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 # The production install: exactly what runs, from the lockfile.
@@ -29,14 +29,16 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM deps AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-# agent/ includes the addon's sources (agent/probes/icmp-native: binding.gyp, icmp_socket.c);
+# agent/ includes the addon's sources (agent/probes/icmp/native: binding.gyp, icmp_socket.c);
 # `npm run build` compiles it (build:native, node-gyp rebuild) before tsc, and the require() below
 # proves it loads in this Node before the runtime copies it.
+COPY lib ./lib
+COPY web ./web
 COPY agent ./agent
-COPY exporter ./exporter
 COPY responder ./responder
+COPY cli ./cli
 RUN npm run build \
- && node -e 'require("./agent/probes/icmp-native/build/Release/icmp_socket.node")'
+ && node -e 'require("./agent/probes/icmp/native/build/Release/icmp_socket.node")'
 
 FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
@@ -44,10 +46,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
-# Where agent/probes/icmp-socket-native.ts looks for the addon from dist/agent/probes
-# (../../../agent/probes/icmp-native/build/Release/). Without it ICMP falls back to raw-socket,
+# Where agent/probes/icmp/socket-kernel.ts looks for the addon from dist/agent/probes/icmp
+# (../../../../agent/probes/icmp/native/build/Release/). Without it ICMP falls back to raw-socket,
 # whose receive times come from the event loop (~0.1-0.2 ms worse).
-COPY --from=build /build/agent/probes/icmp-native/build/Release/icmp_socket.node /app/agent/probes/icmp-native/build/Release/icmp_socket.node
+COPY --from=build /build/agent/probes/icmp/native/build/Release/icmp_socket.node /app/agent/probes/icmp/native/build/Release/icmp_socket.node
 COPY deploy/docker/entrypoint.sh /usr/local/bin/linkmon
 # bin/node-net-raw: a copy of node with CAP_NET_RAW as a file capability, used by the entrypoint
 # for the agent when the container has NET_RAW. Plain node stays capability-free.
@@ -65,7 +67,7 @@ RUN apt-get update \
 USER 10001:10001
 # agent metrics; responder HTTP, HTTPS, TCP connect and UDP reflector.
 EXPOSE 9470/tcp 9480/tcp 9481/tcp 9482/tcp 9483/udp
-# Finds out by itself whether the web config turned on TLS; see exporter/healthcheck.ts.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/dist/exporter/healthcheck.js"]
+# Finds out by itself whether the web config turned on TLS; see web/healthcheck.ts.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/dist/web/healthcheck.js"]
 ENTRYPOINT ["linkmon"]
 CMD ["agent", "--config", "/etc/linkmon/agent.yaml"]

@@ -2,10 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Lab and end-to-end tests share one 2-core machine; a few files at a time keeps timings honest.
     maxWorkers: 2,
+    projects: [
+      // `npm run test:unit`: everything that runs as any user (some start Debian's prometheus or snmpd).
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.root.test.ts'] } },
+      // Needs root: network namespaces, raw ICMP sockets, setpriv. The file name says so.
+      { extends: true, test: { name: 'root', include: ['test/**/*.root.test.ts'] } },
+    ],
   },
 });

@@ -1,20 +1,16 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AgentComponent, ComponentFactory } from './component.js';
-import { createThroughputScheduler } from './throughput/scheduler.js';
-import { snmpComponent } from './snmp/component.js';
-import { linkTermsComponent } from './capacity/terms.js';
-import type { AgentConfig, ModuleKind } from './config/schema.js';
+import type { AgentComponent } from './component.js';
+import { COMPONENT_FACTORIES } from './components.js';
+import { INTERVAL_KINDS, isIntervalKind, type IntervalKind, type ModuleKind } from '../lib/kinds.js';
+import type { AgentConfig } from './config/schema.js';
 import { PROBERS } from './probes/registry.js';
 import type { Prober, ProberAvailability } from './probes/types.js';
-import { ProbeScheduler, type TargetPlan, type TargetState } from './scheduler.js';
-import { AgentMetrics, extraLabelNames, targetLabels } from '../exporter/metrics.js';
-import { FastRegistry } from '../exporter/fast-registry.js';
-import { registerProcessMetrics } from '../exporter/process-metrics.js';
+import { planTarget, ProbeScheduler, type TargetPlan, type TargetState } from './scheduler.js';
+import { AgentMetrics, extraLabelNames, targetLabels } from './metrics.js';
+import { FastRegistry } from '../lib/metrics/fast-registry.js';
+import { registerProcessMetrics } from '../lib/metrics/process-metrics.js';
 import type { KindMetrics, TargetLabels } from './probes/types.js';
-
-/** Background parts that are not interval probes; each returns undefined when its config section is absent. */
-export const COMPONENT_FACTORIES: ComponentFactory[] = [createThroughputScheduler, snmpComponent, linkTermsComponent];
 
 interface MetricsGeneration {
   registry: Registry;
@@ -39,7 +35,7 @@ export class Agent {
 
   constructor(
     private readonly log: Logger,
-    private readonly probers: { [K in ModuleKind]?: Prober<K> } = PROBERS,
+    private readonly probers: { [K in IntervalKind]?: Prober<K> } = PROBERS,
   ) {}
 
   get config(): AgentConfig | undefined {
@@ -115,8 +111,8 @@ export class Agent {
     const metrics = new AgentMetrics(registry, labelNames);
     const kindMetrics = new Map<ModuleKind, KindMetrics>();
     const perTarget = ['target', 'kind', ...labelNames];
-    for (const [kind, prober] of Object.entries(this.probers) as [ModuleKind, Prober<ModuleKind> | undefined][]) {
-      const created = prober?.createMetrics?.(registry, perTarget);
+    for (const kind of INTERVAL_KINDS) {
+      const created = this.probers[kind]?.createMetrics?.(registry, perTarget);
       if (created) kindMetrics.set(kind, created);
     }
     this.generation = { registry, metrics, kindMetrics, series: new Map(), signature };
@@ -125,9 +121,9 @@ export class Agent {
 
   /** Starts the probers this config uses (once per process) and exports their availability. */
   private async startProbers(config: AgentConfig, metrics: AgentMetrics): Promise<void> {
-    const kinds = new Set(Object.values(config.modules).map((m) => m.kind));
+    const kinds = new Set(Object.values(config.modules).map((m) => m.kind).filter(isIntervalKind));
     for (const kind of kinds) {
-      const prober = this.probers[kind] as Prober<ModuleKind> | undefined;
+      const prober = this.probers[kind];
       if (!prober) continue;
       if (!this.availability.has(kind)) {
         const availability = prober.start ? await prober.start() : { available: true as const };
@@ -147,10 +143,10 @@ export class Agent {
     const plans: TargetPlan[] = [];
     for (const target of config.targets) {
       const module = config.modules[target.module];
-      const prober = module ? (this.probers[module.kind] as Prober<ModuleKind> | undefined) : undefined;
-      if (!module || !prober || 'schedule' in module) continue;
-      if (!this.availability.get(module.kind)?.available) continue;
-      plans.push({ target, module, labels: targetLabels(target, module.kind), prober });
+      // Cron kinds (throughput) run as components; see components.ts.
+      if (!module || module.kind === 'throughput' || !this.availability.get(module.kind)?.available) continue;
+      const plan = planTarget(this.probers, module.kind, module, target, targetLabels(target, module.kind));
+      if (plan) plans.push(plan);
     }
     return plans;
   }

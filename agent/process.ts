@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { Agent } from './agent.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { ConfigError } from '../lib/config-file.js';
+import { loadConfigFile } from './config/load.js';
 import type { AgentConfig } from './config/schema.js';
-import { createLogger, type LogLevel } from './log.js';
-import { exporterHandler } from '../exporter/server.js';
-import { startWebServer, type WebServer } from '../exporter/web-config.js';
+import { createLogger, type LogLevel } from '../lib/log.js';
+import { exporterHandler } from './http/handler.js';
+import { startWebServer, type WebServer } from '../web/server.js';
 
 /** Time allowed for a clean stop on SIGTERM/SIGINT before the process exits anyway. */
 export const SHUTDOWN_BOUND_MS = 5000;

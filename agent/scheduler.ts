@@ -1,16 +1,35 @@
 import type { Logger } from 'pino';
-import type { ModuleConfig, TargetConfig } from './config/schema.js';
+import type { IntervalKind } from '../lib/kinds.js';
+import type { TargetConfig } from './config/schema.js';
+import { attemptsPerCycle } from './kinds.js';
 import { JitterEstimator } from './stats/jitter.js';
 import { describeError } from './probes/reasons.js';
-import type { ProbeContext, ProbeResult, Prober, TargetLabels } from './probes/types.js';
-import type { AgentMetrics } from '../exporter/metrics.js';
+import type { IntervalModule, ModuleOf, ProbeResult, Prober, TargetLabels } from './probes/types.js';
+import type { AgentMetrics } from './metrics.js';
 
-/** One attempt every `period` seconds; `attemptsPerCycle` attempts make one cycle (one interval). */
+/** A target, its module and its kind's probe: one attempt every interval / attemptsPerCycle seconds. */
 export interface TargetPlan {
   target: TargetConfig;
-  module: ModuleConfig;
+  module: IntervalModule;
   labels: TargetLabels;
-  prober: Prober<ModuleConfig['kind']>;
+  /** One attempt; may reject only on a prober bug. */
+  probe(signal: AbortSignal): Promise<ProbeResult>;
+}
+
+/**
+ * The plan of a target whose module is of kind `kind`, or undefined when no prober of that kind is
+ * given. Generic over the kind so the module and its prober are checked as a pair.
+ */
+export function planTarget<K extends IntervalKind>(
+  probers: { [P in IntervalKind]?: Prober<P> },
+  kind: K,
+  module: ModuleOf<K>,
+  target: TargetConfig,
+  labels: TargetLabels,
+): TargetPlan | undefined {
+  const prober = probers[kind];
+  if (!prober) return undefined;
+  return { target, module, labels, probe: (signal) => prober.probe({ target, module, labels, signal }) };
 }
 
 interface DueAttempt {
@@ -35,11 +54,6 @@ export interface SchedulerDeps {
   log: Logger;
   /** Injected for tests; defaults to Math.random. */
   random?: () => number;
-}
-
-/** Echo-style kinds send several attempts per interval; request-style kinds send one. */
-export function attemptsPerCycle(module: ModuleConfig): number {
-  return 'packets' in module && typeof module.packets === 'number' ? module.packets : 1;
 }
 
 /** Attempts due within one slot of this grid start together: one event-loop wake-up for many targets. */
@@ -82,8 +96,6 @@ export class ProbeScheduler {
     const random = this.deps.random ?? Math.random;
     const origin = performance.now();
     for (const state of this.states.values()) {
-      // Cron-scheduled kinds (throughput) run as agent components, not here.
-      if (!('interval' in state.plan.module)) continue;
       const period = (state.plan.module.interval * 1000) / attemptsPerCycle(state.plan.module);
       this.scheduleAttempt(state, origin + random() * period, period, 0);
     }
@@ -132,7 +144,6 @@ export class ProbeScheduler {
     if (index % perCycle === 0) this.cycleStart.set(plan.target.name, dueAt);
     const cycleStartedAt = this.cycleStart.get(plan.target.name) ?? dueAt;
     const endsCycle = index % perCycle === perCycle - 1;
-    const ctx: ProbeContext<ModuleConfig['kind']> = { target: plan.target, module: plan.module as never, labels: plan.labels, signal: this.abort.signal };
     state.attempts += 1;
     // One promise per attempt (no async wrapper, no finally): this runs for every echo.
     const settled = (result: ProbeResult): void => {
@@ -144,7 +155,7 @@ export class ProbeScheduler {
         this.deps.metrics.cycleDuration.set(plan.labels, (performance.now() - cycleStartedAt) / 1000);
       }
     };
-    const attempt: Promise<void> = startProbe(plan, ctx).then(settled, (err: unknown) => settled(this.proberThrew(plan, err)));
+    const attempt: Promise<void> = startProbe(plan, this.abort.signal).then(settled, (err: unknown) => settled(this.proberThrew(plan, err)));
     this.inFlight.add(attempt);
   }
 
@@ -174,9 +185,9 @@ export class ProbeScheduler {
 }
 
 /** The prober's promise; a synchronous throw becomes a rejection. */
-function startProbe(plan: TargetPlan, ctx: ProbeContext<ModuleConfig['kind']>): Promise<ProbeResult> {
+function startProbe(plan: TargetPlan, signal: AbortSignal): Promise<ProbeResult> {
   try {
-    return plan.prober.probe(ctx as never);
+    return plan.probe(signal);
   } catch (err) {
     return Promise.reject(err);
   }

@@ -1,6 +1,6 @@
 // RTT accuracy of the agent's ICMP prober against fping on a lab path (test/lab: site — wan router
 // with the TUN delay line — dc), the agent and fping probing the same dc address in the same minute.
-// Two agents run side by side: one with kernel receive timestamps (icmp-native addon, what the
+// Two agents run side by side: one with kernel receive timestamps (icmp/native addon, what the
 // agent uses when built) and one with the raw-socket fallback (event-loop receive timestamps).
 // For each path delay (5, 20, 50 ms one way, site_to_dc) without and with ±2 ms jitter:
 //   - |median(agent RTT) − median(fping RTT)|, goal <= 0.05 ms;
@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { histogramQuantile, bucketsFromExposition, type CumulativeBucket } from '../agent/stats/histogram-quantile.js';
-import { median, sampleQuantile } from '../agent/stats/sample-quantile.js';
-import { LATENCY_BUCKETS } from '../exporter/metrics.js';
+import { histogramQuantile, bucketsFromExposition, type CumulativeBucket } from '../test/support/stats/histogram-quantile.js';
+import { median, sampleQuantile } from '../test/support/stats/sample-quantile.js';
+import { LATENCY_BUCKETS } from '../agent/metrics.js';
 import { createLab } from '../test/lab/lab.js';
 import { compileHarness, machineNote, runFping, startHarness, writeResults } from './icmp-bench-support.js';
 
@@ -169,7 +169,7 @@ const markdown = [
   '# ICMP RTT accuracy: agent vs fping on the lab path',
   '',
   `Lab: site — wan (TUN delay line, site_to_dc) — dc; two agent harnesses (production Agent path, compiled; one per transport) and fping -C in the site namespace, each ${rate} echoes/s to ${target} for ${seconds} s in the same minute.`,
-  `Histogram quantiles: PromQL histogram_quantile (agent/stats/histogram-quantile.ts) over the exported linkmon_probe_duration_seconds buckets (LATENCY_BUCKETS, ${LATENCY_BUCKETS.length} bounds).`,
+  `Histogram quantiles: PromQL histogram_quantile (test/support/stats/histogram-quantile.ts) over the exported linkmon_probe_duration_seconds buckets (LATENCY_BUCKETS, ${LATENCY_BUCKETS.length} bounds).`,
   `Machine: ${machineNote()}.`,
   '',
   table,

@@ -8,12 +8,12 @@
 import pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { loadConfigFile } from '../agent/config/load.js';
-import { IcmpProber, icmpProber } from '../agent/probes/icmp.js';
-import type { IcmpTransport } from '../agent/probes/icmp-socket.js';
+import { IcmpProber, icmpProber } from '../agent/probes/icmp/prober.js';
+import type { IcmpTransport } from '../agent/probes/icmp/socket.js';
 import { PROBERS } from '../agent/probes/registry.js';
 import type { Prober } from '../agent/probes/types.js';
-import { exporterHandler } from '../exporter/server.js';
-import { startWebServer } from '../exporter/web-config.js';
+import { exporterHandler } from '../agent/http/handler.js';
+import { startWebServer } from '../web/server.js';
 
 export interface HarnessSpec {
   configFile: string;

@@ -139,7 +139,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const responder = lab.spawn(lab.dc, [process.execPath, '--import', 'tsx', join(REPO, 'agent/cli.ts'), 'responder', '--config', config], {
+    const responder = lab.spawn(lab.dc, [process.execPath, '--import', 'tsx', join(REPO, 'cli/linkmon.ts'), 'responder', '--config', config], {
       cwd: REPO,
       env: { ...process.env, BENCH_TOKENS: TOKEN },
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,19 +1,19 @@
 // The agent's /metrics endpoint with a registry of a chosen size, for bench/scrape-latency.ts:
 // AgentMetrics (ICMP targets, every bucket populated) plus prom-client's default process metrics,
-// served by exporter/server.ts, with 50 observations/s arriving between scrapes as in production.
-// With "registry":"fast" the registry is exporter/fast-registry.ts's FastRegistry (same output, faster
+// served by agent/http/handler.ts, with 50 observations/s arriving between scrapes as in production.
+// With "registry":"fast" the registry is lib/metrics/fast-registry.ts's FastRegistry (same output, faster
 // histogram formatting, what the agent uses) instead of prom-client's own Registry.
 // Usage: node dist/bench/scrape-latency-server.js '{"series": 10000, "registry": "prom-client"}'; announces
 // {"event":"listening","url":…,"series":…,"targets":…,"serialiseMs":{…}} on stderr.
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { FAILURE_REASONS } from '../agent/probes/types.js';
-import { sampleQuantile } from '../agent/stats/sample-quantile.js';
-import { AgentMetrics, LATENCY_BUCKETS } from '../exporter/metrics.js';
-import { FastRegistry } from '../exporter/fast-registry.js';
-import { registerProcessMetrics } from '../exporter/process-metrics.js';
-import { exporterHandler } from '../exporter/server.js';
-import { startWebServer } from '../exporter/web-config.js';
+import { sampleQuantile } from '../test/support/stats/sample-quantile.js';
+import { AgentMetrics, LATENCY_BUCKETS } from '../agent/metrics.js';
+import { FastRegistry } from '../lib/metrics/fast-registry.js';
+import { registerProcessMetrics } from '../lib/metrics/process-metrics.js';
+import { exporterHandler } from '../agent/http/handler.js';
+import { startWebServer } from '../web/server.js';
 
 const { series: wantedSeries, registry: kind } = JSON.parse(process.argv[2] ?? '{"series":1000}') as { series: number; registry?: 'prom-client' | 'fast' };
 const registry = kind === 'fast' ? new FastRegistry() : new Registry();

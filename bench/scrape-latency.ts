@@ -2,12 +2,12 @@
 // sequential scrapes each (after 20 warm-up scrapes), from this process to a separate server
 // process (bench/scrape-latency-server.ts, compiled, plain node), over keep-alive HTTP as
 // Prometheus scrapes. Goal (issue #2): p99 <= 10 ms at 10,000 series.
-// Both with prom-client's Registry (what the agent uses today) and with exporter/fast-registry.ts.
+// Both with prom-client's Registry (what the agent uses today) and with lib/metrics/fast-registry.ts.
 // Usage: npx tsx bench/scrape-latency.ts [--scrapes 1000]
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { sampleQuantile } from '../agent/stats/sample-quantile.js';
+import { sampleQuantile } from '../test/support/stats/sample-quantile.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { compiledPath, compileForBench, machineNote, REPO_ROOT, writeResults } from './icmp-bench-support.js';
 
@@ -94,7 +94,7 @@ const tenFast = results.find((r) => r.registry === 'fast' && r.requestedSeries =
 const markdown = [
   '# /metrics scrape latency',
   '',
-  `${scrapes} sequential keep-alive scrapes per size (after 20 warm-up) of the agent exporter (exporter/server.ts + AgentMetrics + default process metrics, compiled, separate process), with 50 observations/s arriving meanwhile.`,
+  `${scrapes} sequential keep-alive scrapes per size (after 20 warm-up) of the agent exporter (agent/http/handler.ts + AgentMetrics + default process metrics, compiled, separate process), with 50 observations/s arriving meanwhile.`,
   `Machine: ${machineNote()}.`,
   '',
   '| registry | series | ICMP targets | body KiB | p50 ms | p99 ms | max ms | registry.metrics() p50 / p99 ms |',

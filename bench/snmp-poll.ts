@@ -17,7 +17,7 @@ import { IF_COLUMNS, POLLED_COLUMNS, SYS_UPTIME } from '../agent/snmp/oids.js';
 import { createLab } from '../test/lab/lab.js';
 import { parseExposition, sumSamples } from '../test/support/exposition.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
-import { startSnmpd } from '../test/snmp/snmpd.js';
+import { startSnmpd } from '../test/support/snmpd-lab.js';
 import { compiledPath, compileForBench, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, interfaces: { type: 'string', default: '50' } } });
@@ -119,7 +119,7 @@ function track(child: ChildProcess, what: string): ChildProcess {
 let stopping = false;
 const dir = mkdtempSync(join(tmpdir(), 'linkmon-snmp-bench-'));
 console.log('compiling the agent into dist/ …');
-await compileForBench(['agent/cli.ts']);
+await compileForBench(['cli/linkmon.ts']);
 const lab = await createLab({ sites: 1 });
 try {
   for (let i = 0; i < names.length; i += 2) {
@@ -132,7 +132,7 @@ try {
   writeFileSync(join(dir, 'idle.yml'), agentConfig(IDLE_AGENT_PORT, false, communityFile));
   writeFileSync(join(dir, 'snmp.yml'), exporterConfig());
 
-  const cli = compiledPath('agent/cli.ts');
+  const cli = compiledPath('cli/linkmon.ts');
   const spawnIn = (argv: string[]) => spawn('ip', ['netns', 'exec', lab.dc, ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const agent = track(spawnIn([process.execPath, cli, 'agent', '--config', join(dir, 'agent.yml')]), 'agent');
   const idle = track(spawnIn([process.execPath, cli, 'agent', '--config', join(dir, 'idle.yml')]), 'idle agent');

@@ -2,15 +2,15 @@
 // (tbf per direction on the site's access link) -> dc, at 100 Mbit/s, 1 Gbit/s and unshaped, both
 // directions, alternating the two tools. Both figures are receiver-side payload rates after a
 // 1 s warm-up: linkmon's bytes_per_second, iperf3's end.sum_received (-O 1 omits its first second).
-// CPU seconds per GB moved on both ends: the agent (run-now.ts, its own process.cpuUsage() around
+// CPU seconds per GB moved on both ends: the agent (`linkmon throughput`, its own process.cpuUsage() around
 // the transfer) and the responder (/proc/<pid>/stat) against the iperf3 client (bash `times`
 // around it) and server (/proc/<pid>/stat).
 // Goal (issue #3): linkmon >= 0.97 x iperf3 at each shaped rate.
 // Root and Debian iperf3 required. Usage: npx tsx bench/throughput-vs-iperf3.ts [--seconds 5] [--repeats 2]
 import { parseArgs } from 'node:util';
-import type { ThroughputDirection } from '../agent/probes/throughput.js';
+import type { ThroughputDirection } from '../agent/throughput/transfer.js';
 import { createLab, type Lab } from '../test/lab/lab.js';
-import { GOODPUT_PER_WIRE_BYTE, processCpuSeconds, startThroughputLab, type ThroughputLab } from '../test/throughput/lab-harness.js';
+import { GOODPUT_PER_WIRE_BYTE, processCpuSeconds, startThroughputLab, type ThroughputLab } from '../test/agent/throughput/lab-harness.js';
 import { waitFor } from '../test/support/linkmon-process.js';
 import { machineNote, writeResults } from './icmp-bench-support.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
-import { startWebServer } from '../exporter/web-config.js';
+import { startWebServer } from '../web/server.js';
 import { createTestPki } from '../test/support/certs.js';
 
 const USERS = 20;

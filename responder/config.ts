@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { duration } from '../agent/config/duration.js';
-import { ConfigError, formatIssues, parseYamlMapping, readConfigText } from '../agent/config/load.js';
-import { logLevelSchema } from '../agent/config/schema.js';
-import { byteSize } from '../agent/config/size.js';
+import { ConfigError, formatIssues, parseYamlMapping, readConfigText } from '../lib/config-file.js';
+import { logLevelSchema } from '../lib/log.js';
+import { byteSize, duration } from '../lib/units.js';
 import { loadTokens } from './tokens.js';
-import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from './udp-packet.js';
+import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from '../lib/udp-packet.js';
 
 export const RESPONDER_DEFAULT_PORTS = { http: 9480, https: 9481, tcp: 9482, udp: 9483 } as const;
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { registerProcessMetrics } from '../exporter/process-metrics.js';
-import { LINKMON_VERSION } from '../agent/version.js';
+import { registerProcessMetrics } from '../lib/metrics/process-metrics.js';
+import { LINKMON_VERSION } from '../lib/version.js';
 
 export const HTTP_ENDPOINTS = ['download', 'upload', 'latency', 'healthz', 'metrics', 'other'] as const;
 export type HttpEndpoint = (typeof HTTP_ENDPOINTS)[number];

@@ -1,4 +1,4 @@
-import { createLogger, type LogLevel } from '../agent/log.js';
+import { createLogger, type LogLevel } from '../lib/log.js';
 import { loadResponderConfigFile } from './config.js';
 import { startResponder, type RunningResponder } from './server.js';
 

@@ -4,14 +4,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { ResponderConfig } from './config.js';
-import { listenOn } from '../exporter/listen.js';
+import { listenOn } from '../web/listen.js';
 import { createHttpHandler } from './http.js';
 import { ResponderMetrics } from './metrics.js';
 import { TestSlots } from './slots.js';
 import { startTcpListener } from './tcp.js';
 import { BearerTokens } from './tokens.js';
 import { startUdpReflector } from './udp-reflector.js';
-import { openWebGate } from '../exporter/web-config.js';
+import { openWebGate } from '../web/server.js';
 
 /** Sent over and over by /download; big enough that each write is one large syscall. */
 const PAYLOAD_BYTES = 256 * 1024;

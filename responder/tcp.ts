@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import type { ResponderMetrics } from './metrics.js';
-import { listenOn } from '../exporter/listen.js';
+import { listenOn } from '../web/listen.js';
 
 export interface RunningTcpListener {
   port: number;

@@ -5,7 +5,7 @@ import type { ResponderConfig } from './config.js';
 import { LruMap } from './lru.js';
 import type { ResponderMetrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limit.js';
-import { decodeRequest, fillReply, stampTransmit } from './udp-packet.js';
+import { decodeRequest, fillReply, stampTransmit } from '../lib/udp-packet.js';
 
 interface SenderState {
   /** Requests answered in this state (the reply's reflector sequence). */

@@ -1,5 +1,5 @@
 import type { Gauge, Registry } from 'prom-client';
-import { registeredGauge } from '../../exporter/registered.js';
+import { registeredGauge } from '../../lib/metrics/registered.js';
 import type { ComponentFactory } from '../component.js';
 import type { LinkConfig } from '../config/schema.js';
 

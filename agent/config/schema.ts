@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { validateDetailed as validateCron } from 'node-cron';
-import { duration } from './duration.js';
-import { byteSize } from './size.js';
-import { bitRate } from './bit-rate.js';
-import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from '../../responder/udp-packet.js';
+import { bitRate, byteSize, duration } from '../../lib/units.js';
+import { logLevelSchema } from '../../lib/log.js';
+import { MODULE_KINDS, type ModuleKind } from '../../lib/kinds.js';
+import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
+import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from '../../lib/udp-packet.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -150,12 +151,12 @@ export const UDP_MAX_PACKETS_PER_SECOND = 1000;
 export const DEFAULT_THROUGHPUT_SECONDS = 10;
 
 export const moduleSchema = z.discriminatedUnion('kind', [icmpModuleSchema, tcpModuleSchema, httpModuleSchema, throughputModuleSchema, udpModuleSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'expected kind to be one of: icmp, tcp, http, throughput, udp' : undefined),
+  error: (issue) => (issue.code === 'invalid_union' ? `expected kind to be one of: ${MODULE_KINDS.join(', ')}` : undefined),
 });
 
 export type ModuleConfig = z.output<typeof moduleSchema>;
-export type ModuleKind = ModuleConfig['kind'];
-export const MODULE_KINDS = ['icmp', 'tcp', 'http', 'throughput', 'udp'] as const satisfies readonly ModuleKind[];
+/** The schema's kinds are exactly lib/kinds.ts's: a kind added to one and not the other fails to compile. */
+export const SCHEMA_KINDS_MATCH: [ModuleConfig['kind'], ModuleKind] extends [ModuleKind, ModuleConfig['kind']] ? true : never = true;
 
 export const targetSchema = z.strictObject({
   name: labelValue('a target name'),
@@ -277,28 +278,22 @@ export const linkSchema = z.strictObject({
   capacity: bitRate({ min: 1 }),
   step: z
     .strictObject({
-      size: bitRate({ min: 1 }).default(1_000_000_000),
-      one_off_cost_gbp: z.number().min(0, 'expected a cost of at least 0').default(500),
-      annual_cost_gbp: z.number().min(0, 'expected a cost of at least 0').default(1500),
-      /** From order to the extra capacity being usable. */
-      lead_time: duration({ min: 0, max: 365 * 86400 }).default(30 * 86400),
+      size: bitRate({ min: 1 }).default(LINK_TERM_DEFAULTS.step.size),
+      one_off_cost_gbp: z.number().min(0, 'expected a cost of at least 0').default(LINK_TERM_DEFAULTS.step.one_off_cost_gbp),
+      annual_cost_gbp: z.number().min(0, 'expected a cost of at least 0').default(LINK_TERM_DEFAULTS.step.annual_cost_gbp),
+      lead_time: duration({ min: 0, max: 365 * 86400 }).default(LINK_TERM_DEFAULTS.step.lead_time),
     })
     .prefault({}),
   thresholds: z
     .strictObject({
-      /** Recommend a step when the 30-day busy-hour p95 is above this share of capacity. */
-      recommend: ratio('a ratio').default(0.7),
-      /** ...or when the 8-week linear forecast crosses this share within lead time + 30 days. */
-      forecast: ratio('a ratio').default(0.8),
-      /** A step is unused when capacity minus one step would keep the 30-day p95 under this share for 90 days. */
-      unused: ratio('a ratio').default(0.5),
+      recommend: ratio('a ratio').default(LINK_TERM_DEFAULTS.thresholds.recommend),
+      forecast: ratio('a ratio').default(LINK_TERM_DEFAULTS.thresholds.forecast),
+      unused: ratio('a ratio').default(LINK_TERM_DEFAULTS.thresholds.unused),
     })
     .prefault({})
     .refine((t) => t.unused < t.recommend, { message: 'expected unused below recommend, or removing a step would at once recommend it again', path: ['unused'] }),
 });
 export type LinkConfig = z.output<typeof linkSchema>;
-
-export const logLevelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
 export const agentConfigSchema = z
   .strictObject({
@@ -353,7 +348,7 @@ export const agentConfigSchema = z
       if (module.kind === 'udp' && module.packets / module.interval > UDP_MAX_PACKETS_PER_SECOND) {
         ctx.addIssue({ code: 'custom', path: ['modules', name, 'packets'], message: `expected at most ${UDP_MAX_PACKETS_PER_SECOND} packets per second, got ${module.packets} per ${module.interval}s` });
       }
-      if ('interval' in module && module.timeout > module.interval) {
+      if (module.kind !== 'throughput' && module.timeout > module.interval) {
         ctx.addIssue({ code: 'custom', path: ['modules', name, 'timeout'], message: `expected a timeout no longer than the interval (${module.interval}s), got ${module.timeout}s` });
       }
     }

@@ -1,16 +1,14 @@
-import type { ModuleKind } from '../config/schema.js';
+import type { IntervalKind } from '../../lib/kinds.js';
 import { httpProber } from './http.js';
-import { icmpProber } from './icmp.js';
+import { icmpProber } from './icmp/prober.js';
 import { tcpProber } from './tcp.js';
-import { throughputProber } from './throughput.js';
 import type { Prober } from './types.js';
 import { udpProber } from './udp.js';
 
-/** Every module kind has exactly one prober; a kind added to the schema without one fails to compile. */
-export const PROBERS = {
+/** Every interval kind has exactly one prober; a kind added to lib/kinds.ts without one fails to compile. */
+export const PROBERS: { [K in IntervalKind]: Prober<K> } = {
   icmp: icmpProber,
   tcp: tcpProber,
   http: httpProber,
-  throughput: throughputProber,
   udp: udpProber,
-} satisfies { [K in ModuleKind]: Prober<K> };
+};

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import type { ModuleConfig, ModuleKind, TargetConfig } from '../config/schema.js';
+import type { IntervalKind, ModuleKind } from '../../lib/kinds.js';
+import type { ModuleConfig, TargetConfig } from '../config/schema.js';
 
 /**
  * Why a probe attempt failed. A closed list so it can be a metric label; derived from error
@@ -48,19 +49,19 @@ export interface ProbeFailure {
 export type ProbeResult = ProbeSuccess | ProbeFailure;
 
 export type ModuleOf<K extends ModuleKind> = Extract<ModuleConfig, { kind: K }>;
+/** A module the interval scheduler runs (every kind but throughput, see lib/kinds.ts). */
+export type IntervalModule = ModuleOf<IntervalKind>;
 
 /** Label values of one target's series: target, kind and the target's static labels. */
 export type TargetLabels = Record<string, string>;
 
-export interface ProbeContext<K extends ModuleKind> {
+export interface ProbeContext<K extends IntervalKind> {
   target: TargetConfig;
   module: ModuleOf<K>;
   labels: TargetLabels;
   /** Aborted on shutdown or reload; a prober must give up promptly. */
   signal: AbortSignal;
 }
-
-export type ProbeFn<K extends ModuleKind> = (ctx: ProbeContext<K>) => Promise<ProbeResult>;
 
 /** `facts` say how an available prober works (e.g. ICMP's timestamp source), for the start-up log. */
 export type ProberAvailability = { available: true; facts?: Record<string, string> } | { available: false; why: string };
@@ -75,8 +76,8 @@ export interface KindMetrics {
 }
 
 /** A prober is a probe function plus, where it holds a socket, the lifecycle of that socket. */
-export interface Prober<K extends ModuleKind> {
-  probe: ProbeFn<K>;
+export interface Prober<K extends IntervalKind> {
+  probe(ctx: ProbeContext<K>): Promise<ProbeResult>;
   /** Opens shared resources. Must not throw: lack of permission is reported as unavailable. */
   start?(): Promise<ProberAvailability>;
   stop?(): Promise<void>;

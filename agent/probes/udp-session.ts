@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { decodeReply, encodeRequest, type ProbeReply } from '../../responder/udp-packet.js';
+import { decodeReply, encodeRequest, type ProbeReply } from '../../lib/udp-packet.js';
 import { JitterEstimator } from '../stats/jitter.js';
 import { describeError, reasonFromError } from './reasons.js';
 import { failure, type ProbeResult } from './types.js';

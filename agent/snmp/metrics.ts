@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
-import { registeredCounter, registeredGauge } from '../../exporter/registered.js';
+import { registeredCounter, registeredGauge } from '../../lib/metrics/registered.js';
 import type { DiscontinuityCause } from './counters.js';
 import { SNMP_FAILURE_REASONS } from './errors.js';
 

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentComponent, ComponentFactory } from '../component.js';
 import type { AgentConfig, TargetConfig } from '../config/schema.js';
-import { runThroughputDirection, type DirectionTestResult } from '../probes/throughput.js';
+import { runThroughputDirection, type DirectionTestResult } from './run-direction.js';
 import type { ModuleOf, TargetLabels } from '../probes/types.js';
-import { extraLabelNames, targetLabels } from '../../exporter/metrics.js';
+import { extraLabelNames, targetLabels } from '../metrics.js';
 import { ThroughputMetrics } from './metrics.js';
 import { slotOffsetSeconds } from './slot.js';
 

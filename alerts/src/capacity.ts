@@ -1,7 +1,8 @@
 import type { AlertsConfig } from './config.js';
 import { latencyNames } from './latency.js';
 import { lossNames } from './loss.js';
-import { durationSeconds, oneOf, percent, runbookUrl, selector, templateQueryValue } from './promql.js';
+import { durationSeconds } from '../../lib/units.js';
+import { oneOf, percent, runbookUrl, selector, templateQueryValue } from './promql.js';
 import type { RuleGroup } from './types.js';
 
 const RUNBOOK = 'capacity';

@@ -1,3 +1,5 @@
+import { INTERVAL_KINDS, type IntervalKind } from '../../lib/kinds.js';
+
 /**
  * Every selector, threshold and duration the linkmon rules use, in one object (the mixin pattern).
  * The rule files in alerts/generated/ are generated from `alertsConfig`; change a value here and run
@@ -22,7 +24,7 @@ export const alertsConfig = {
   /** `link` label value of the targets beyond the High Speed Link (the CAID side). */
   caidLink: 'hsl',
   /** Probe kinds driven by the interval scheduler; throughput tests run on a cron and are judged separately. */
-  intervalKinds: ['icmp', 'tcp', 'http', 'udp'],
+  intervalKinds: INTERVAL_KINDS,
 
   agent: {
     /** `up == 0` this long: the agent or the site's WAN (the scrape path) is down. */
@@ -56,7 +58,7 @@ export const alertsConfig = {
 
   loss: {
     /** Kinds whose failure ratio is packet loss (ICMP echoes, UDP packets). */
-    kinds: ['icmp', 'udp'],
+    kinds: ['icmp', 'udp'] satisfies IntervalKind[],
     /**
      * LinkmonPacketLossHigh (page). A burst stays in the window for `window` after it ends, so `for`
      * is longer than the window: bursts shorter than the difference never page.
@@ -73,7 +75,7 @@ export const alertsConfig = {
 
   latency: {
     /** Kinds whose duration is a network round trip (HTTP adds server time, so it is left out). */
-    kinds: ['icmp', 'tcp', 'udp'],
+    kinds: ['icmp', 'tcp', 'udp'] satisfies IntervalKind[],
     /** Quantiles recorded for dashboards; `alertQuantile` is the one alerted on. */
     quantiles: [0.5, 0.95, 0.99],
     alertQuantile: 0.95,
@@ -94,7 +96,7 @@ export const alertsConfig = {
   },
 
   jitter: {
-    kinds: ['icmp', 'udp'],
+    kinds: ['icmp', 'udp'] satisfies IntervalKind[],
     window: '5m',
     /** LinkmonJitterHigh (info): mean jitter over the window above the threshold per link, in seconds. */
     for: '15m',

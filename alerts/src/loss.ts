@@ -1,5 +1,5 @@
 import type { AlertsConfig } from './config.js';
-import { linkLabel, oneOf, percent, perLink, runbookUrl, selector } from './promql.js';
+import { linkLabel, oneOf, percent, perLink, ratioOfRates, runbookUrl, selector } from './promql.js';
 import { unlessOutageWithin } from './reachability.js';
 import type { AlertingRule, RuleGroup } from './types.js';
 
@@ -19,18 +19,15 @@ export function lossRuleGroups(config: AlertsConfig): RuleGroup[] {
   const { short, long } = config.loss;
   const recording = [short.window, long.window].flatMap((window) => {
     const names = lossNames(window);
-    const ratio = (by: string) => `sum by (${by}) (rate(linkmon_probe_failures_total${selector(config.agentSelector)}[${window}]))
-/
-(sum by (${by}) (rate(linkmon_probe_attempts_total${selector(config.agentSelector)}[${window}])) > 0)`;
+    const agents = selector(config.agentSelector);
+    const ratio = (by: string) => ratioOfRates(`linkmon_probe_failures_total${agents}`, `linkmon_probe_attempts_total${agents}`, by, window);
     // target is unique within a site; link and kind are attributes of the target kept for selection.
     return [
       { record: names.target, expr: ratio('site, target, link, kind') },
       { record: names.siteLink, expr: ratio('site, link') },
       {
         record: names.udpDirection,
-        expr: `sum by (site, target, link, direction) (rate(linkmon_udp_packets_lost_total${selector(config.agentSelector)}[${window}]))
-/
-(sum by (site, target, link, direction) (rate(linkmon_udp_packets_sent_total${selector(config.agentSelector)}[${window}])) > 0)`,
+        expr: ratioOfRates(`linkmon_udp_packets_lost_total${agents}`, `linkmon_udp_packets_sent_total${agents}`, 'site, target, link, direction', window),
       },
     ];
   });

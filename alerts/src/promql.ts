@@ -10,13 +10,15 @@ export function oneOf(values: readonly string[]): string {
   return values.join('|');
 }
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-
-/** Seconds in a single-unit Prometheus duration ("90s", "5m", "7d"). */
-export function durationSeconds(duration: string): number {
-  const match = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(duration);
-  if (!match) throw new Error(`alerts config: expected a Prometheus duration like "5m", got "${duration}"`);
-  return Number(match[1]) * UNIT_SECONDS[match[2]!]!;
+/**
+ * The one formula of every loss and error ratio (rules and dashboards alike): the rate of `part`
+ * over the rate of `whole`, both summed by `by` over `window`, from counters so a missed scrape
+ * loses nothing; no value where nothing was attempted, never a division by zero.
+ */
+export function ratioOfRates(part: string, whole: string, by: string, window: string): string {
+  return `sum by (${by}) (rate(${part}[${window}]))
+/
+(sum by (${by}) (rate(${whole}[${window}])) > 0)`;
 }
 
 /** One entry per named link (matcher `link="x"`) and one for every other link (`link!~"x|y"`). */

@@ -1,6 +1,4 @@
-import { durationSeconds } from './promql.js';
-
-const DURATION = /^\d+(ms|s|m|h|d|w|y)$/;
+import { parseDurationSeconds } from '../../lib/units.js';
 
 /**
  * A copy of `value` (the alerts config, or an Alertmanager route) with every Prometheus duration
@@ -9,9 +7,8 @@ const DURATION = /^\d+(ms|s|m|h|d|w|y)$/;
  * firing; end-to-end tests use it to see minutes of behaviour in seconds.
  */
 export function scaleDurations<T>(value: T, factor: number, minSeconds = 1): T {
-  if (typeof value === 'string' && DURATION.test(value)) {
-    return `${Math.max(minSeconds, Math.ceil(durationSeconds(value) * factor))}s` as T;
-  }
+  const seconds = typeof value === 'string' ? parseDurationSeconds(value) : undefined;
+  if (seconds !== undefined) return `${Math.max(minSeconds, Math.ceil(seconds * factor))}s` as T;
   if (Array.isArray(value)) return value.map((item: unknown) => scaleDurations(item, factor, minSeconds)) as T;
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scaleDurations(item, factor, minSeconds)])) as T;

@@ -1,5 +1,6 @@
 import type { AlertsConfig } from './config.js';
-import { durationSeconds, oneOf, percent, runbookUrl, selector, templateQueryValue } from './promql.js';
+import { durationSeconds } from '../../lib/units.js';
+import { oneOf, percent, ratioOfRates, runbookUrl, selector, templateQueryValue } from './promql.js';
 import { unlessOutageWithin } from './reachability.js';
 import type { AlertingRule, RecordingRule, RuleGroup } from './types.js';
 
@@ -39,9 +40,7 @@ export function sloRuleGroups(config: AlertsConfig): RuleGroup[] {
     } else {
       direct.push({
         record: names.errorRatio(window),
-        expr: `sum by (site, link) (rate(linkmon_probe_failures_total${sli}[${window}]))
-/
-(sum by (site, link) (rate(linkmon_probe_attempts_total${sli}[${window}])) > 0)`,
+        expr: ratioOfRates(`linkmon_probe_failures_total${sli}`, `linkmon_probe_attempts_total${sli}`, 'site, link', window),
       });
     }
   }

@@ -1,5 +1,6 @@
 import type { AlertsConfig } from './config.js';
-import { durationSeconds, percent, runbookUrl, selector, templateQueryValue } from './promql.js';
+import { durationSeconds } from '../../lib/units.js';
+import { percent, runbookUrl, selector, templateQueryValue } from './promql.js';
 import type { RuleGroup } from './types.js';
 
 const RUNBOOK = 'throughput';

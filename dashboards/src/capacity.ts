@@ -6,7 +6,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { capacityNames } from '../../alerts/src/capacity.js';
-import { durationSeconds } from '../../alerts/src/promql.js';
+import { durationSeconds } from '../../lib/units.js';
 import {
   DASHBOARD_UIDS,
   alertThresholds,

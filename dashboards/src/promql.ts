@@ -4,6 +4,7 @@ import { latencyNames } from '../../alerts/src/latency.js';
 import { lossNames } from '../../alerts/src/loss.js';
 import { reachabilityNames } from '../../alerts/src/reachability.js';
 import { sloNames } from '../../alerts/src/slo.js';
+import { ratioOfRates } from '../../alerts/src/promql.js';
 import { AGENT_SELECTOR, alertsConfig } from './thresholds.js';
 
 const reachability = reachabilityNames(alertsConfig);
@@ -47,12 +48,9 @@ export function rule(name: string, ...matchers: string[]): string {
   return nonEmpty.length > 0 ? `${name}{${nonEmpty.join(', ')}}` : name;
 }
 
-/** Loss ratio from counters (a missed scrape loses nothing): failed attempts over attempts. */
+/** Loss ratio of the agents' probes: failed over started attempts (alerts/src/promql.ts ratioOfRates). */
 export function lossRatio(by: string, matchers: string, window: string): string {
-  return (
-    `sum by (${by}) (increase(${agentSeries('linkmon_probe_failures_total', matchers)}[${window}]))` +
-    ` / sum by (${by}) (increase(${agentSeries('linkmon_probe_attempts_total', matchers)}[${window}]))`
-  );
+  return ratioOfRates(agentSeries('linkmon_probe_failures_total', matchers), agentSeries('linkmon_probe_attempts_total', matchers), by, window);
 }
 
 /** A quantile of probe durations (RTT for ICMP/UDP, connect time for TCP) from the histogram. */

@@ -6,7 +6,8 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
 import * as heatmap from '@grafana/grafana-foundation-sdk/heatmap';
 import * as units from '@grafana/grafana-foundation-sdk/units';
-import { durationSeconds } from '../../alerts/src/promql.js';
+import { durationSeconds } from '../../lib/units.js';
+import { ratioOfRates } from '../../alerts/src/promql.js';
 import {
   DASHBOARD_UIDS,
   DATASOURCE,
@@ -157,7 +158,7 @@ function jitterTimeseries() {
 
 /** UDP packets lost per direction: site_to_dc (agent → responder) and dc_to_site (back). */
 function udpLossTimeseries() {
-  const ratio = (metric: string) => `sum by (target, link, direction) (increase(${agentSeries(metric, TARGETS, 'kind="udp"')}[$__rate_interval]))`;
+  const udp = (metric: string) => agentSeries(metric, TARGETS, 'kind="udp"');
   return withLinkLevels(
     defaultTimeseries()
       .title('UDP loss per direction')
@@ -167,7 +168,9 @@ function udpLossTimeseries() {
       )
       .unit(units.PercentUnit)
       .min(0)
-      .withTarget(prometheusQuery(`${ratio('linkmon_udp_packets_lost_total')} / ${ratio('linkmon_udp_packets_sent_total')}`, '{{target}} {{direction}} ({{link}})')),
+      .withTarget(
+        prometheusQuery(ratioOfRates(udp('linkmon_udp_packets_lost_total'), udp('linkmon_udp_packets_sent_total'), 'target, link, direction', '$__rate_interval'), '{{target}} {{direction}} ({{link}})'),
+      ),
     'loss',
   );
 }

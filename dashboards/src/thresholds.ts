@@ -3,7 +3,7 @@
 //
 // Colour = the severity of the alert the value would raise (once it lasted the alert's `for`):
 // red from a `page` threshold, amber from a `ticket` or `info` threshold, green below.
-import { linkSchema } from '../../agent/config/schema.js';
+import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
 import { alertsConfig, type PerLink } from '../../alerts/src/config.js';
 
 export { alertsConfig };
@@ -69,10 +69,10 @@ export const AGENT_SELECTOR = alertsConfig.agentSelector;
 
 /**
  * Default capacity-planning ratios of a link (config links[].thresholds: recommend, forecast,
- * unused), read from the agent's config schema. Each link's configured values are exported as
- * linkmon_link_threshold_ratio and drawn as lines; these defaults colour the stats.
+ * unused). Each link's configured values are exported as linkmon_link_threshold_ratio and drawn as
+ * lines; these defaults colour the stats.
  */
-export const LINK_THRESHOLD_DEFAULTS = linkSchema.shape.thresholds.parse({});
+export const LINK_THRESHOLD_DEFAULTS = LINK_TERM_DEFAULTS.thresholds;
 
 /** LinkSaturated (page): 5-minute utilisation above this share of capacity. */
 export const SATURATED_RATIO = alertsConfig.capacity.saturated.ratio;

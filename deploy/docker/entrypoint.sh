@@ -22,4 +22,4 @@ case "${1:-}" in
     fi
     ;;
 esac
-exec "$node" "$home/dist/agent/cli.js" "$@"
+exec "$node" "$home/dist/cli/linkmon.js" "$@"

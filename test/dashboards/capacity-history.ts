@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capacityNames } from '../../alerts/src/capacity.js';
 import { alertsConfig } from '../../alerts/src/config.js';
-import { durationSeconds } from '../../alerts/src/promql.js';
+import { durationSeconds } from '../../lib/units.js';
 import { LINK_THRESHOLD_DEFAULTS } from '../../dashboards/src/thresholds.js';
 
 const HOUR = 3600;

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import pino from 'pino';
 import { Agent } from '../../agent/agent.js';
 import { loadConfigFile } from '../../agent/config/load.js';
-import { icmpProber } from '../../agent/probes/icmp.js';
+import { icmpProber } from '../../agent/probes/icmp/prober.js';
 import { PROBERS } from '../../agent/probes/registry.js';
 import type { Prober } from '../../agent/probes/types.js';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { REDACTED_PATHS } from '../../agent/log.js';
+import { REDACTED_PATHS } from '../../lib/log.js';
 import { responderConfigSchema, type ResponderConfig } from '../../responder/config.js';
 import { startResponder, type RunningResponder } from '../../responder/server.js';
 

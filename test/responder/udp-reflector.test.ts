@@ -4,7 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningResponder } from '../../responder/server.js';
-import { decodeReply, encodeRequest, UDP_HEADER_BYTES } from '../../responder/udp-packet.js';
+import { decodeReply, encodeRequest, UDP_HEADER_BYTES } from '../../lib/udp-packet.js';
 import { metricValue, startTestResponder } from './support.js';
 
 /** A UDP client socket bound to `address` (any 127/8 address is a distinct loopback source). */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../agent/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/linkmon.ts', import.meta.url));
 
 export interface LinkmonProcess {
   child: ChildProcess;

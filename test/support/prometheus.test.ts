@@ -1,11 +1,11 @@
 // Self-test of the real-Prometheus helper. Needs the Debian packages prometheus and
 // prometheus-alertmanager (scripts/test-host-setup.sh). Loopback only; no root needed.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './linkmon-process.js';
 import { startAlertmanager, startPrometheus, staticScrape, type AlertmanagerInstance, type PrometheusInstance } from './prometheus.js';
+import { listenOnLoopback } from './ports.js';
 
 const RULES = `
 groups:
@@ -36,8 +36,7 @@ describe('startPrometheus / startAlertmanager (real Debian binaries)', () => {
     server = createServer((_req, res) => {
       void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    exporterAddress = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    exporterAddress = `127.0.0.1:${await listenOnLoopback(server)}`;
     alertmanager = await startAlertmanager({ configYaml: ALERTMANAGER_CONFIG });
     prometheus = await startPrometheus({
       scrapeConfigs: [staticScrape('selftest', [exporterAddress])],

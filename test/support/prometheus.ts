@@ -3,12 +3,12 @@
 // the `netns` option also needs root (`ip netns exec`).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { killOnProcessExit } from './exit-cleanup.js';
 import { bridgeIntoNetns, type NetnsBridge } from './netns-bridge.js';
+import { freeLoopbackPort } from './ports.js';
 
 /** One element of an instant-vector result, exactly as Prometheus's HTTP API returns it. */
 export interface VectorSample {
@@ -338,17 +338,5 @@ async function startDaemonOnce(spec: { name: string; dir: string; netns?: string
   }
 }
 
-/** A currently free TCP port on 127.0.0.1 (another process may still take it: callers retry). */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (!address || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

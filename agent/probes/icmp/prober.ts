@@ -1,0 +1,256 @@
+import { randomInt } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { addressBytes, buildEchoRequest, failureForError, parseEchoAnswer, type IpVersion } from './packet.js';
+import { openIcmpSocket } from './open-socket.js';
+import type { IcmpSocket, IcmpTransport } from './socket.js';
+import { describeError } from '../reasons.js';
+import { failure, type ProbeContext, type ProbeResult, type Prober, type ProberAvailability } from '../types.js';
+
+const IP_VERSIONS: readonly IpVersion[] = [4, 6];
+const SEQUENCES = 0x10000;
+
+interface PendingEcho {
+  address: string;
+  destination: Buffer;
+  sentAt: bigint;
+  timeoutSeconds: number;
+  /** performance.now() after which the echo counts as lost. */
+  deadline: number;
+  settle: (result: ProbeResult) => void;
+}
+
+/** A sweep this close to a deadline settles it rather than sleeping again for under a millisecond. */
+const DEADLINE_SLACK_MS = 1;
+/** Parsed addresses kept per channel; a bound, since resolved addresses of DNS targets may change. */
+const MAX_CACHED_ADDRESSES = 4096;
+
+/** One raw socket of an address family, shared by every target and every echo in flight. */
+class EchoChannel {
+  /** Random, so that two agents (or two probers in one process) on a host do not take each other's replies. */
+  readonly identifier = randomInt(0, 0x10000);
+  private readonly pending = new Map<number, PendingEcho>();
+  /** One abort listener per signal, not per echo: the scheduler shares one signal among all attempts. */
+  private readonly abortable = new WeakMap<AbortSignal, Set<PendingEcho>>();
+  private nextSequence = randomInt(0, SEQUENCES);
+  private readonly socket: IcmpSocket;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepAt = Number.POSITIVE_INFINITY;
+  /** addressBytes() by text: parsing an address (split, regular expressions) was ~5% of the agent's CPU per echo. */
+  private readonly addresses = new Map<string, Buffer | undefined>();
+
+  constructor(
+    readonly version: IpVersion,
+    transport: IcmpTransport,
+  ) {
+    this.socket = openIcmpSocket(version, (packet, source, receivedAt) => this.onPacket(packet, source, receivedAt), transport);
+  }
+
+  get timestamps(): IcmpSocket['timestamps'] {
+    return this.socket.timestamps;
+  }
+
+  echo(address: string, payloadBytes: number, timeoutSeconds: number, signal: AbortSignal): Promise<ProbeResult> {
+    const destination = this.bytesOf(address);
+    if (!destination) return Promise.resolve(failure('error', `not an IPv${this.version} address: ${address}`));
+    const sequence = this.freeSequence();
+    if (sequence === undefined) return Promise.resolve(failure('busy', `${SEQUENCES} echoes already in flight`));
+    const packet = buildEchoRequest(this.version, this.identifier, sequence, payloadBytes);
+
+    return new Promise<ProbeResult>((resolve) => {
+      const settle = (result: ProbeResult) => {
+        if (this.pending.get(sequence) !== echo) return;
+        this.pending.delete(sequence);
+        this.abortable.get(signal)?.delete(echo);
+        resolve(result);
+      };
+      const deadline = performance.now() + timeoutSeconds * 1000;
+      const echo: PendingEcho = { address, destination, sentAt: 0n, timeoutSeconds, deadline, settle };
+      this.settleOnAbort(signal, echo);
+      this.pending.set(sequence, echo);
+      this.sweepBy(deadline);
+      try {
+        echo.sentAt = this.socket.send(packet, address);
+      } catch (err) {
+        settle(failure('network', `send echo request to ${address}: ${describeError(err)}`));
+      }
+    });
+  }
+
+  close(): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.socket.close();
+    for (const echo of [...this.pending.values()]) echo.settle(failure('error', 'ICMP prober stopped'));
+  }
+
+  /**
+   * Timeouts use one timer per channel, armed for the earliest deadline, instead of one per echo:
+   * almost every echo is answered long before its timeout, and a cleared Node timer still wakes the
+   * event loop when it would have expired, so per-echo timers cost about one extra wake-up per echo.
+   */
+  private sweepBy(deadline: number): void {
+    if (this.sweepTimer !== undefined && this.sweepAt <= deadline) return;
+    clearTimeout(this.sweepTimer);
+    this.sweepAt = deadline;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, deadline - performance.now()));
+  }
+
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const echo of this.pending.values()) {
+      if (echo.deadline <= now + DEADLINE_SLACK_MS) echo.settle(timedOut(echo));
+      else next = Math.min(next, echo.deadline);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.sweepBy(next);
+  }
+
+  private settleOnAbort(signal: AbortSignal, echo: PendingEcho): void {
+    let echoes = this.abortable.get(signal);
+    if (!echoes) {
+      const waiting = (echoes = new Set());
+      this.abortable.set(signal, waiting);
+      signal.addEventListener('abort', () => {
+        for (const e of [...waiting]) e.settle(failure('error', 'aborted: the agent is stopping or reloading'));
+      }, { once: true });
+    }
+    echoes.add(echo);
+  }
+
+  /** The returned Buffer is shared: read it, never write to it. */
+  private bytesOf(address: string): Buffer | undefined {
+    let bytes = this.addresses.get(address);
+    if (bytes === undefined && !this.addresses.has(address)) {
+      if (this.addresses.size >= MAX_CACHED_ADDRESSES) this.addresses.clear();
+      bytes = addressBytes(address);
+      this.addresses.set(address, bytes);
+    }
+    return bytes;
+  }
+
+  private freeSequence(): number | undefined {
+    for (let tries = 0; tries < SEQUENCES; tries++) {
+      const sequence = this.nextSequence;
+      this.nextSequence = (this.nextSequence + 1) % SEQUENCES;
+      if (!this.pending.has(sequence)) return sequence;
+    }
+    return undefined;
+  }
+
+  private onPacket(packet: Buffer, source: string, receivedAt: bigint): void {
+    const answer = parseEchoAnswer(this.version, packet);
+    if (!answer || answer.identifier !== this.identifier) return;
+    const echo = this.pending.get(answer.sequence);
+    if (!echo) return; // late (already timed out) or not ours
+    if (answer.kind === 'reply') {
+      const from = answer.source ?? this.bytesOf(source);
+      if (!from?.equals(echo.destination)) return;
+      const durationSeconds = Number(receivedAt - echo.sentAt) / 1e9;
+      // The sweep may run late when the event loop is busy; a reply after the timeout is still a loss.
+      echo.settle(durationSeconds <= echo.timeoutSeconds ? { ok: true, durationSeconds } : timedOut(echo));
+      return;
+    }
+    if (!answer.destination.equals(echo.destination)) return;
+    const meaning = failureForError(this.version, answer.type, answer.code);
+    if (meaning) echo.settle(failure(meaning.reason, `${meaning.what} from ${source} for echo to ${echo.address}`));
+  }
+}
+
+function timedOut(echo: PendingEcho): ProbeResult {
+  return failure('timeout', `no echo reply from ${echo.address} within ${echo.timeoutSeconds}s`);
+}
+
+/**
+ * ICMP echo prober: one echo request per probe() call, sent on a raw socket per address family
+ * that start() opens and all targets share. The round-trip time runs on the monotonic clock at
+ * nanosecond resolution from just before sendto() to the kernel's receive timestamp of the reply
+ * (socket.ts; the raw-socket fallback stamps when the event loop sees the reply). net-ping is
+ * not used: it stamps `new Date()` (1 ms) and sends only after a writable poll.
+ */
+export class IcmpProber implements Prober<'icmp'> {
+  /** `transport` is for tests and benches; the agent uses 'auto'. */
+  constructor(private readonly transport: IcmpTransport = 'auto') {}
+
+  private readonly channels = new Map<IpVersion, EchoChannel>();
+  /** Why the socket of a family could not be opened (raw-socket's strerror text). */
+  private readonly openErrors = new Map<IpVersion, string>();
+  private started = false;
+
+  async start(): Promise<ProberAvailability> {
+    if (!this.started) {
+      this.started = true;
+      for (const version of IP_VERSIONS) {
+        try {
+          this.channels.set(version, new EchoChannel(version, this.transport));
+        } catch (err) {
+          this.openErrors.set(version, describeError(err));
+        }
+      }
+    }
+    if (this.channels.size > 0) return { available: true, facts: { timestamps: this.timestampSource() ?? 'unknown' } };
+    const errors = [...this.openErrors].map(([version, error]) => `IPv${version}: ${error}`).join(', ');
+    return { available: false, why: `cannot open raw ICMP sockets (${errors})${capabilityHint()}` };
+  }
+
+  /** Where receive times come from once started: 'kernel' (SO_TIMESTAMPNS) or 'event-loop' (raw-socket fallback). */
+  timestampSource(): IcmpSocket['timestamps'] | undefined {
+    return [...this.channels.values()][0]?.timestamps;
+  }
+
+  async stop(): Promise<void> {
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+    this.openErrors.clear();
+    this.started = false;
+  }
+
+  /** Not async: an address target (the usual case) goes straight to the channel, without promise hops. */
+  probe = ({ target, module, signal }: ProbeContext<'icmp'>): Promise<ProbeResult> => {
+    const version = module.ip_version;
+    const channel = this.channels.get(version);
+    if (!channel) {
+      const error = this.openErrors.get(version);
+      return Promise.resolve(failure('error', error ? `no raw ICMP socket for IPv${version}: ${error}${capabilityHint()}` : 'the ICMP prober is not started'));
+    }
+    const host = target.host ?? '';
+    const family = isIP(host);
+    if (family === 0) return this.probeByName(channel, host, module, signal);
+    return echoTo(channel, host, host, family, module, signal);
+  };
+
+  private async probeByName(channel: EchoChannel, host: string, module: ProbeContext<'icmp'>['module'], signal: AbortSignal): Promise<ProbeResult> {
+    let resolved: { address: string; family: number };
+    try {
+      resolved = await lookup(host, { family: module.ip_version });
+    } catch (err) {
+      return failure('dns', `resolve ${host}: ${describeError(err)}`);
+    }
+    return echoTo(channel, host, resolved.address, resolved.family, module, signal);
+  }
+}
+
+function echoTo(channel: EchoChannel, host: string, address: string, family: number, module: ProbeContext<'icmp'>['module'], signal: AbortSignal): Promise<ProbeResult> {
+  const version = module.ip_version;
+  if (family !== version) return Promise.resolve(failure('error', `${host} is not an IPv${version} address (module ip_version is ${version})`));
+  if (signal.aborted) return Promise.resolve(failure('error', 'aborted: the agent is stopping or reloading'));
+  return channel.echo(address, module.payload_bytes, module.timeout, signal);
+}
+
+/** Why opening failed is usually a missing capability; say so when /proc confirms it. */
+function capabilityHint(): string {
+  const CAP_NET_RAW = 13n;
+  try {
+    const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (effective !== undefined && ((BigInt(`0x${effective}`) >> CAP_NET_RAW) & 1n) === 0n) {
+      return ' (the process lacks CAP_NET_RAW: run it with that capability, e.g. systemd AmbientCapabilities=CAP_NET_RAW or docker --cap-add NET_RAW)';
+    }
+  } catch {
+    // not Linux, or /proc not mounted
+  }
+  return '';
+}
+
+export const icmpProber = new IcmpProber();

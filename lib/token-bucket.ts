@@ -1,0 +1,26 @@
+/**
+ * Token bucket: holds up to `burst` tokens, refilled at `ratePerSecond`; each admitted event takes
+ * one. The clock (seconds, monotonic) is injected so tests can step it.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = () => performance.now() / 1000,
+  ) {
+    this.tokens = burst;
+    this.updatedAt = now();
+  }
+
+  take(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.updatedAt) * this.ratePerSecond);
+    this.updatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,165 @@
+// Needs root: raw ICMP sockets (CAP_NET_RAW), network namespaces and nftables; also setpriv
+// (util-linux). Debian packages: iproute2, nftables. The prober runs in this process for loopback
+// and in a child process (ip netns exec / setpriv) where it needs its own namespace or privileges.
+// Every case runs with both transports: kernel receive timestamps (the icmp/native addon, built by
+// `node-gyp rebuild` in agent/probes/icmp/native) and the raw-socket fallback.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IcmpProber } from '../../../../agent/probes/icmp/prober.js';
+import { kernelTimestampAddon } from '../../../../agent/probes/icmp/socket-kernel.js';
+import type { IcmpTransport } from '../../../../agent/probes/icmp/socket.js';
+import type { ModuleOf, ProbeResult } from '../../../../agent/probes/types.js';
+import { newLabPrefix, removeNamespace, removeNamespaceSync } from '../../../lab/naming.js';
+import { run } from '../../../lab/run.js';
+import { onProcessExit } from '../../../support/exit-cleanup.js';
+import type { RunnerOutput, RunnerProbe } from './probe-runner.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
+const RUNNER = fileURLToPath(new URL('./probe-runner.ts', import.meta.url));
+
+const icmp = (overrides: Partial<ModuleOf<'icmp'>> = {}): ModuleOf<'icmp'> => ({
+  kind: 'icmp',
+  interval: 10,
+  timeout: 1,
+  packets: 1,
+  payload_bytes: 56,
+  ip_version: 4,
+  ...overrides,
+});
+
+/** Runs probe-runner.ts with `prefix` before node (e.g. ip netns exec NS, setpriv ...). */
+const TRANSPORTS = ['kernel-timestamps', 'raw-socket'] as const satisfies readonly IcmpTransport[];
+const TIMESTAMPS = { 'kernel-timestamps': 'kernel', 'raw-socket': 'event-loop' } as const;
+
+function runRunner(prefix: string[], probes: RunnerProbe[], transport: IcmpTransport): Promise<RunnerOutput> {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', RUNNER, JSON.stringify({ probes, transport })];
+  return new Promise((resolve, reject) => {
+    execFile(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`${argv.slice(0, 6).join(' ')} … failed: ${stderr || error.message}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as RunnerOutput);
+      } catch {
+        reject(new Error(`probe runner printed no result: ${stdout}${stderr}`));
+      }
+    });
+  });
+}
+
+it('has the kernel-timestamp addon built (agent/probes/icmp/native)', () => {
+  expect(kernelTimestampAddon()).toBeDefined();
+});
+
+describe.each(TRANSPORTS)('ICMP prober on host loopback (%s)', (transport) => {
+  const prober = new IcmpProber(transport);
+  const signal = new AbortController().signal;
+  const probe = (host: string, module = icmp()) => prober.probe({ target: { name: 't', module: 'icmp', host, labels: {} }, module, labels: {}, signal });
+
+  beforeAll(async () => {
+    expect(await prober.start()).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport] } });
+    expect(prober.timestampSource()).toBe(TIMESTAMPS[transport]);
+  });
+  afterAll(() => prober.stop());
+
+  it('measures loopback RTT at sub-millisecond, microsecond resolution', async () => {
+    const rtts: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const result = await probe('127.0.0.1');
+      expect(result).toMatchObject({ ok: true });
+      if (result.ok) rtts.push(result.durationSeconds);
+    }
+    for (const rtt of rtts) {
+      expect(rtt).toBeGreaterThan(0);
+      expect(rtt).toBeLessThan(0.5);
+    }
+    // A millisecond clock (net-ping's new Date()) could only give whole milliseconds.
+    expect(rtts.filter((rtt) => !Number.isInteger(rtt * 1000)).length).toBe(rtts.length);
+    expect(Math.min(...rtts)).toBeLessThan(0.001);
+  });
+
+  it('probes IPv6 loopback and a name that resolves to loopback', async () => {
+    expect(await probe('::1', icmp({ ip_version: 6 }))).toMatchObject({ ok: true });
+    expect(await probe('localhost')).toMatchObject({ ok: true });
+  });
+
+  it('matches many concurrent echoes to several addresses on one socket', async () => {
+    const hosts = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
+    const sent = Array.from({ length: 240 }, (_, i) => hosts[i % hosts.length]!);
+    const results = await Promise.all(sent.map((host) => probe(host, icmp({ payload_bytes: 16 + (sent.indexOf(host) % 3) * 500 }))));
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+  });
+
+  it('rejects an address of the wrong family without sending', async () => {
+    expect(await probe('::1')).toMatchObject({ ok: false, reason: 'error' });
+  });
+
+  it('settles echoes in flight when the signal aborts', async () => {
+    const controller = new AbortController();
+    const pending = prober.probe({ target: { name: 't', module: 'icmp', host: '127.0.0.1', labels: {} }, module: icmp(), labels: {}, signal: controller.signal });
+    controller.abort();
+    const result: ProbeResult = await pending;
+    // Either the reply beat the abort or the abort settled it; it must not hang until the timeout.
+    expect(result.ok || result.reason === 'error').toBe(true);
+  });
+});
+
+describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => {
+  const ns = `${newLabPrefix()}-icmp`;
+  let unregister: () => void = () => {};
+
+  beforeAll(async () => {
+    unregister = onProcessExit(() => removeNamespaceSync(ns));
+    await run(['ip', 'netns', 'add', ns]);
+    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    for (const address of ['fd00::9/128', 'fd00::10/128']) await run(['ip', '-n', ns, 'addr', 'add', address, 'dev', 'lo', 'nodad']);
+    const ruleset = `table inet linkmon_icmp_test {
+      chain input {
+        type filter hook input priority 0;
+        ip daddr 127.0.0.9 icmp type echo-request drop
+        ip daddr 127.0.0.10 icmp type echo-request reject with icmp type host-unreachable
+        ip6 daddr fd00::9 icmpv6 type echo-request drop
+        ip6 daddr fd00::10 icmpv6 type echo-request reject with icmpv6 type addr-unreachable
+      }
+    }`;
+    await run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset });
+  });
+
+  afterAll(async () => {
+    await removeNamespace(ns);
+    unregister();
+  });
+
+  it.each(TRANSPORTS)('tells replies, timeouts, unreachables and send errors apart with echoes interleaved (%s)', async (transport) => {
+    const expected: { probe: RunnerProbe; want: Partial<ProbeResult> }[] = [];
+    for (let round = 0; round < 30; round++) {
+      for (let host = 1; host <= 4; host++) expected.push({ probe: { host: `127.0.0.${host}` }, want: { ok: true } });
+      if (round % 5 === 0) {
+        expected.push({ probe: { host: '127.0.0.9', timeout: 0.5 }, want: { ok: false, reason: 'timeout' } });
+        expected.push({ probe: { host: '127.0.0.10' }, want: { ok: false, reason: 'unreachable' } });
+        expected.push({ probe: { host: '::1', ip_version: 6 }, want: { ok: true } });
+        expected.push({ probe: { host: 'fd00::9', ip_version: 6, timeout: 0.5 }, want: { ok: false, reason: 'timeout' } });
+        expected.push({ probe: { host: 'fd00::10', ip_version: 6 }, want: { ok: false, reason: 'unreachable' } });
+      }
+    }
+    // Only lo exists in the namespace: no route (a send error) and no resolver (a lookup failure).
+    expected.push({ probe: { host: '198.18.3.3' }, want: { ok: false, reason: 'network' } });
+    expected.push({ probe: { host: 'no-such-host.invalid' }, want: { ok: false, reason: 'dns' } });
+
+    const output = await runRunner(['ip', 'netns', 'exec', ns], expected.map((e) => e.probe), transport);
+    expect(output.availability).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport] } });
+    expect(output.timestamps).toBe(TIMESTAMPS[transport]);
+    const got = output.results.map((result, i) => ({ host: expected[i]!.probe.host, ok: result.ok, reason: result.ok ? undefined : result.reason }));
+    const want = expected.map(({ probe, want }) => ({ host: probe.host, ok: want.ok, reason: want.ok ? undefined : (want as { reason: string }).reason }));
+    expect(got).toEqual(want);
+  });
+});
+
+describe('ICMP prober without CAP_NET_RAW', () => {
+  it.each(TRANSPORTS)('reports itself unavailable instead of throwing (%s)', async (transport) => {
+    const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+    const output = await runRunner(asNobody, [{ host: '127.0.0.1' }], transport);
+    expect(output.availability.available).toBe(false);
+    if (!output.availability.available) expect(output.availability.why).toMatch(/CAP_NET_RAW/);
+    expect(output.results).toEqual([]);
+  });
+});

@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigError } from '../lib/config-file.js';
+import { BasicAuthVerifier, parseBasicAuth } from './auth.js';
+import { createBcryptWorker } from './bcrypt.js';
+import type { WebConfig } from './config-load.js';
+import { TokenBucket } from '../lib/token-bucket.js';
+import { WebConfigSource } from './config-source.js';
+
+export const NO_WEB_CONFIG: WebConfig = { file: '', users: new Map(), headers: {}, authExcludedPaths: new Set(), watchedFiles: [] };
+
+/** A request handler; a returned promise is awaited so its rejection becomes a 500. */
+export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+export interface WebGate {
+  /** Wraps a handler so the web config's headers, rate limit and basic auth come first. */
+  wrap(handler: Handler): (req: IncomingMessage, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+export interface WebGateOptions {
+  log: Logger;
+  /** Without a source the gate lets everything through. */
+  source?: WebConfigSource;
+  /**
+   * Only these paths get the rate limit and basic auth (the responder: /metrics, as its test
+   * endpoints use bearer tokens). Default: every path but the config's auth_excluded_paths.
+   */
+  protectedPaths?: readonly string[];
+}
+
+/** The request-level half of the web config, for any node:http(s) server. */
+export function createWebGate(options: WebGateOptions): WebGate {
+  const { log, source } = options;
+  const protectedPaths = options.protectedPaths && new Set(options.protectedPaths);
+  const bcrypt = createBcryptWorker();
+  const verifier = new BasicAuthVerifier({ compare: bcrypt.compare });
+  let limiter = source && rateLimiterFor(source.config);
+  source?.onReload((config) => (limiter = rateLimiterFor(config)));
+
+  const admit = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const config = source ? await source.get() : NO_WEB_CONFIG;
+    for (const [name, value] of Object.entries(config.headers)) res.setHeader(name, value);
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (protectedPaths && !protectedPaths.has(path)) return true;
+    if (limiter && !limiter.take()) {
+      reply(res, 429, 'Too Many Requests');
+      return false;
+    }
+    if (config.users.size === 0 || config.authExcludedPaths.has(path)) return true;
+    const credentials = parseBasicAuth(req.headers.authorization);
+    const outcome = credentials ? await verifier.verify(config.users, credentials) : 'denied';
+    if (outcome === 'busy') {
+      res.setHeader('Retry-After', '1');
+      reply(res, 429, 'Too Many Requests');
+      return false;
+    }
+    if (outcome === 'denied') {
+      if (credentials) log.warn({ remote: req.socket.remoteAddress, path }, 'basic auth failed');
+      res.setHeader('WWW-Authenticate', 'Basic');
+      reply(res, 401, 'Unauthorized');
+      return false;
+    }
+    return true;
+  };
+
+  return {
+    wrap: (handler) => (req, res) => {
+      const serve = async () => {
+        if (await admit(req, res)) await handler(req, res);
+      };
+      serve().catch((err: unknown) => {
+        log.error({ err, path: req.url }, 'request failed');
+        if (!res.headersSent) reply(res, 500, 'Internal Server Error');
+        else res.destroy();
+      });
+    },
+    close: () => bcrypt.close(),
+  };
+}
+
+/**
+ * For a server that does its own TLS (the responder): headers, rate limit and basic auth from the
+ * web config on `protectedPaths` only. A tls_server_config there would be silently unused, so it
+ * is refused, at start and on reload.
+ */
+export async function openWebGate(webConfigFile: string, log: Logger, protectedPaths: readonly string[]): Promise<WebGate> {
+  const check = (next: WebConfig) => (next.tls ? 'tls_server_config: not used here (this server takes TLS settings from its own config); remove it' : undefined);
+  const source = await WebConfigSource.open(webConfigFile, { log, check });
+  const refused = check(source.config);
+  if (refused) throw new ConfigError(webConfigFile, [refused]);
+  return createWebGate({ log, source, protectedPaths });
+}
+
+function rateLimiterFor(config: WebConfig): TokenBucket | undefined {
+  return config.rateLimit ? new TokenBucket(1 / config.rateLimit.intervalSeconds, config.rateLimit.burst) : undefined;
+}
+
+function reply(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(`${text}\n`);
+}
