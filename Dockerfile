@@ -13,14 +13,14 @@
 
 # Every stage uses the same Node major and libc (Debian bookworm, glibc): two native addons are
 # compiled in the build stages and loaded in `runtime`: raw-socket (in `deps`, from the lockfile) and
-# linkmon's own ICMP socket with kernel receive timestamps (agent/probes/icmp/native, in `build`).
+# linkmon's own ICMP socket with kernel receive timestamps (agent/probes/native, in `build`).
 FROM node:20.20.2-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 # node-gyp compiles against the image's own Node headers (/usr/local/include/node) instead of
-# downloading them: raw-socket here, icmp/native in `build`.
+# downloading them: raw-socket here, native in `build`.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 # The production install: exactly what runs, from the lockfile.
@@ -29,7 +29,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM deps AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-# agent/ includes the addon's sources (agent/probes/icmp/native: binding.gyp, icmp_socket.c);
+# agent/ includes the addon's sources (agent/probes/native: binding.gyp and C sources);
 # `npm run build` compiles it (build:native, node-gyp rebuild) before tsc, and the require() below
 # proves it loads in this Node before the runtime copies it.
 COPY lib ./lib
@@ -38,7 +38,7 @@ COPY agent ./agent
 COPY responder ./responder
 COPY cli ./cli
 RUN npm run build \
- && node -e 'require("./agent/probes/icmp/native/build/Release/icmp_socket.node")'
+ && node -e 'require("./agent/probes/native/build/Release/linkmon_native.node")'
 
 FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
@@ -46,10 +46,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
-# Where agent/probes/icmp/socket-kernel.ts looks for the addon from dist/agent/probes/icmp
-# (../../../../agent/probes/icmp/native/build/Release/). Without it ICMP falls back to raw-socket,
+# Where agent/probes/native/addon.ts looks for the addon from dist/agent/probes/native
+# (../../../../agent/probes/native/build/Release/). Without it ICMP falls back to raw-socket,
 # whose receive times come from the event loop (~0.1-0.2 ms worse).
-COPY --from=build /build/agent/probes/icmp/native/build/Release/icmp_socket.node /app/agent/probes/icmp/native/build/Release/icmp_socket.node
+COPY --from=build /build/agent/probes/native/build/Release/linkmon_native.node /app/agent/probes/native/build/Release/linkmon_native.node
 COPY deploy/docker/entrypoint.sh /usr/local/bin/linkmon
 # bin/node-net-raw: a copy of node with CAP_NET_RAW as a file capability, used by the entrypoint
 # for the agent when the container has NET_RAW. Plain node stays capability-free.

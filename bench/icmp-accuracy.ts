@@ -1,6 +1,6 @@
 // RTT accuracy of the agent's ICMP prober against fping on a lab path (test/lab: site — wan router
 // with the TUN delay line — dc), the agent and fping probing the same dc address in the same minute.
-// Two agents run side by side: one with kernel receive timestamps (icmp/native addon, what the
+// Two agents run side by side: one with kernel receive timestamps (native addon, what the
 // agent uses when built) and one with the raw-socket fallback (event-loop receive timestamps).
 // For each path delay (5, 20, 50 ms one way, site_to_dc) without and with ±2 ms jitter:
 //   - |median(agent RTT) − median(fping RTT)|, goal <= 0.05 ms;

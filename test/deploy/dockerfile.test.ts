@@ -93,8 +93,8 @@ const copySources = (stage: Stage) =>
     });
 
 /** The kernel-timestamp ICMP addon: sources in the build context, the built module in the runtime image. */
-const ADDON_SOURCES = ['agent/probes/icmp/native/binding.gyp', 'agent/probes/icmp/native/icmp_socket.c'];
-const RUNTIME_ADDON_PATH = '/app/agent/probes/icmp/native/build/Release/icmp_socket.node';
+const ADDON_SOURCES = ['agent/probes/native/binding.gyp', 'agent/probes/native/addon.c', 'agent/probes/native/icmp_socket.c'];
+const RUNTIME_ADDON_PATH = '/app/agent/probes/native/build/Release/linkmon_native.node';
 
 /** The stage and the stages it is built FROM, base first. */
 function stageChain(stage: Stage): Stage[] {
@@ -138,13 +138,13 @@ describe('Dockerfile', () => {
     expect(runCommands(finalStage).join('\n')).not.toMatch(/python3|g\+\+/);
   });
 
-  it('compiles the kernel-timestamp ICMP addon from its sources in the build and copies only icmp_socket.node into the runtime, where the loader finds it from dist', () => {
+  it('compiles the kernel-timestamp ICMP addon from its sources in the build and copies only linkmon_native.node into the runtime, where the loader finds it from dist', () => {
     const buildStage = stages.slice(0, -1).find((s) => runCommands(s).some((r) => /npm run build\b/.test(r)))!;
     expect(buildStage?.name).toBeDefined();
     // `npm run build` compiles the addon (node-gyp, against the image's Node headers: no download) before tsc.
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.build).toMatch(/^npm run build:native\b.*&& tsc /);
-    expect(scripts['build:native']).toMatch(/node-gyp rebuild .*-C agent\/probes\/icmp\/native$/);
+    expect(scripts['build:native']).toMatch(/node-gyp rebuild .*-C agent\/probes\/native$/);
     const chain = stageChain(buildStage);
     expect(chain.flatMap((s) => s.instructions).filter((i) => i.keyword === 'ENV').map((i) => i.args)).toContain('npm_config_nodedir=/usr/local');
     for (const file of ADDON_SOURCES) {
@@ -153,14 +153,14 @@ describe('Dockerfile', () => {
     }
 
     const copies = finalStage.instructions.filter((i) => i.keyword === 'COPY' && i.args.includes(`--from=${buildStage.name} `)).map((i) => i.args.split(/\s+/).slice(1));
-    const addonCopy = copies.find(([source]) => source?.endsWith('/icmp_socket.node'));
-    expect(addonCopy).toEqual([`${workdirOf(chain)}/agent/probes/icmp/native/build/Release/icmp_socket.node`, RUNTIME_ADDON_PATH]);
+    const addonCopy = copies.find(([source]) => source?.endsWith('/linkmon_native.node'));
+    expect(addonCopy).toEqual([`${workdirOf(chain)}/agent/probes/native/build/Release/linkmon_native.node`, RUNTIME_ADDON_PATH]);
     // Only the built addon: no sources, objects or Makefiles of the build tree.
-    expect(copies.filter(([source]) => source?.includes('icmp/native'))).toHaveLength(1);
+    expect(copies.filter(([source]) => source?.includes('probes/native'))).toHaveLength(1);
     // One of the loader's candidates, resolved from dist/ (the runtime's WORKDIR is /app), is that path.
     expect(workdirOf([finalStage])).toBe('/app');
-    const loader = readFileSync(join(ROOT, 'agent/probes/icmp/socket-kernel.ts'), 'utf8');
-    const candidates = [...loader.matchAll(/'([^']*icmp_socket\.node)'/g)].map((m) => new URL(m[1]!, 'file:///app/dist/agent/probes/icmp/socket-kernel.js').pathname);
+    const loader = readFileSync(join(ROOT, 'agent/probes/native/addon.ts'), 'utf8');
+    const candidates = [...loader.matchAll(/'([^']*linkmon_native\.node)'/g)].map((m) => new URL(m[1]!, 'file:///app/dist/agent/probes/native/addon.js').pathname);
     expect(candidates).toContain(RUNTIME_ADDON_PATH);
   });
 
@@ -218,7 +218,7 @@ describe('Dockerfile', () => {
 });
 
 describe('.dockerignore', () => {
-  it.each(['node_modules/pino/package.json', '.git/config', 'dist/cli/linkmon.js', 'test/agent/config/schema.test.ts', 'bench/results/x.json', 'agent/x.test.ts', 'server.pem', 'agent/server.key', '.env', 'docs/deploy.md', 'config/examples/agent.yaml', 'agent/probes/icmp/native/build/Release/icmp_socket.node', 'agent/probes/icmp/native/build/config.gypi'])(
+  it.each(['node_modules/pino/package.json', '.git/config', 'dist/cli/linkmon.js', 'test/agent/config/schema.test.ts', 'bench/results/x.json', 'agent/x.test.ts', 'server.pem', 'agent/server.key', '.env', 'docs/deploy.md', 'config/examples/agent.yaml', 'agent/probes/native/build/Release/linkmon_native.node', 'agent/probes/native/build/config.gypi'])(
     'keeps %s out of the build context',
     (path) => {
       expect(dockerIgnores(ignorePatterns, path)).toBe(true);

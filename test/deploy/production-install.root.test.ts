@@ -30,8 +30,8 @@ const NODE_DIR = dirname(dirname(process.execPath));
 const NODE_GYP_ENV = existsSync(join(NODE_DIR, 'include/node/node.h')) ? { npm_config_nodedir: NODE_DIR } : {};
 
 /** The addon's sources (what .dockerignore lets into the image build) and where the runtime image puts the built module (Dockerfile). */
-const ADDON_SOURCE_DIR = 'agent/probes/icmp/native';
-const ADDON_IN_IMAGE = 'agent/probes/icmp/native/build/Release/icmp_socket.node';
+const ADDON_SOURCE_DIR = 'agent/probes/native';
+const ADDON_IN_IMAGE = 'agent/probes/native/build/Release/linkmon_native.node';
 
 /**
  * The repo's dist/ when `npm run build` (what the Dockerfile runs; `npm test` runs it first) is
@@ -66,7 +66,7 @@ async function buildAddon(scratch: string): Promise<string> {
   const sources = join(REPO_ROOT, ADDON_SOURCE_DIR);
   cpSync(sources, join(scratch, ADDON_SOURCE_DIR), { recursive: true, filter: (path) => path !== join(sources, 'build') });
   await run('npm', ['run', 'build:native', '--silent'], scratch, 120_000);
-  return join(scratch, ADDON_SOURCE_DIR, 'build/Release/icmp_socket.node');
+  return join(scratch, ADDON_SOURCE_DIR, 'build/Release/linkmon_native.node');
 }
 
 interface RunningAgent {

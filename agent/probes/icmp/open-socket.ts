@@ -1,6 +1,7 @@
 import type { IpVersion } from './packet.js';
 import type { IcmpReceiver, IcmpSocket, IcmpTransport } from './socket.js';
-import { kernelTimestampAddon, openKernelTimestampIcmp } from './socket-kernel.js';
+import { nativeAddon } from '../native/addon.js';
+import { openKernelTimestampIcmp } from './socket-kernel.js';
 import { openRawSocketIcmp } from './socket-raw.js';
 
 /**
@@ -9,8 +10,8 @@ import { openRawSocketIcmp } from './socket-raw.js';
  */
 export function openIcmpSocket(version: IpVersion, onPacket: IcmpReceiver, transport: IcmpTransport = 'auto'): IcmpSocket {
   if (transport === 'raw-socket') return openRawSocketIcmp(version, onPacket);
-  const addon = kernelTimestampAddon();
+  const addon = nativeAddon();
   if (addon) return openKernelTimestampIcmp(addon, version, onPacket);
-  if (transport === 'kernel-timestamps') throw new Error('the kernel-timestamp ICMP addon is not built (agent/probes/icmp/native: node-gyp rebuild)');
+  if (transport === 'kernel-timestamps') throw new Error('the kernel-timestamp ICMP addon is not built (agent/probes/native: npm run build:native)');
   return openRawSocketIcmp(version, onPacket);
 }

@@ -1,13 +1,13 @@
 // Needs root: raw ICMP sockets (CAP_NET_RAW), network namespaces and nftables; also setpriv
 // (util-linux). Debian packages: iproute2, nftables. The prober runs in this process for loopback
 // and in a child process (ip netns exec / setpriv) where it needs its own namespace or privileges.
-// Every case runs with both transports: kernel receive timestamps (the icmp/native addon, built by
-// `node-gyp rebuild` in agent/probes/icmp/native) and the raw-socket fallback.
+// Every case runs with both transports: kernel receive timestamps (the native addon, built by
+// `node-gyp rebuild` in agent/probes/native) and the raw-socket fallback.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IcmpProber } from '../../../../agent/probes/icmp/prober.js';
-import { kernelTimestampAddon } from '../../../../agent/probes/icmp/socket-kernel.js';
+import { nativeAddon } from '../../../../agent/probes/native/addon.js';
 import type { IcmpTransport } from '../../../../agent/probes/icmp/socket.js';
 import type { ModuleOf, ProbeResult } from '../../../../agent/probes/types.js';
 import { newLabPrefix, removeNamespace, removeNamespaceSync } from '../../../lab/naming.js';
@@ -46,8 +46,8 @@ function runRunner(prefix: string[], probes: RunnerProbe[], transport: IcmpTrans
   });
 }
 
-it('has the kernel-timestamp addon built (agent/probes/icmp/native)', () => {
-  expect(kernelTimestampAddon()).toBeDefined();
+it('has the kernel-timestamp addon built (agent/probes/native)', () => {
+  expect(nativeAddon()).toBeDefined();
 });
 
 describe.each(TRANSPORTS)('ICMP prober on host loopback (%s)', (transport) => {

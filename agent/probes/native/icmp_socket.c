@@ -5,7 +5,7 @@
 // on a busy one. This addon asks the kernel for SO_TIMESTAMPNS and reads with recvmsg(), so the
 // receive time is when the packet reached the socket, as fping and ping measure it.
 //
-// JavaScript API (N-API, see agent/probes/icmp/socket-kernel.ts):
+// JavaScript API (N-API, exports.icmp; see agent/probes/icmp/socket-kernel.ts):
 //   open(family: 4 | 6, onPacket: (packet: Buffer, source: string, receivedNs: bigint) => void) -> handle
 //   send(handle, packet: Buffer, address: string) -> bigint   CLOCK_MONOTONIC ns just before sendto()
 //   close(handle)
@@ -258,14 +258,16 @@ static napi_value close_socket(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+/** Sets exports.icmp = { open, send, close } (addon.c calls this at load). */
+napi_value icmp_socket_init(napi_env env, napi_value exports) {
+  napi_value icmp;
+  napi_create_object(env, &icmp);
   napi_property_descriptor methods[] = {
       {"open", NULL, open_socket, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, send_packet, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_socket, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
+  napi_define_properties(env, icmp, sizeof methods / sizeof methods[0], methods);
+  napi_set_named_property(env, exports, "icmp", icmp);
   return exports;
 }
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

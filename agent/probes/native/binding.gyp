@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "icmp_socket",
-      "sources": ["icmp_socket.c"],
+      "target_name": "linkmon_native",
+      "sources": ["addon.c", "icmp_socket.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]

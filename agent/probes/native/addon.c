@@ -1,0 +1,12 @@
+// linkmon's native addon: socket operations Node does not offer, each in its own source file
+// with an init function that adds its object to the exports (see binding.gyp).
+#include <node_api.h>
+
+napi_value icmp_socket_init(napi_env env, napi_value exports);
+
+static napi_value init(napi_env env, napi_value exports) {
+  icmp_socket_init(env, exports);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

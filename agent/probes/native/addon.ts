@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { IpVersion } from '../icmp/packet.js';
+import type { IcmpReceiver } from '../icmp/socket.js';
+
+/** What the N-API addon (this folder's C sources, built by `npm run build:native`) exports. */
+export interface NativeAddon {
+  /** icmp_socket.c: a raw ICMP socket whose replies carry the kernel's receive time. */
+  icmp: {
+    open(family: IpVersion, onPacket: IcmpReceiver): object;
+    send(handle: object, packet: Buffer, address: string): bigint;
+    close(handle: object): void;
+  };
+}
+
+/**
+ * Built by `node-gyp rebuild` in agent/probes/native; found from agent/probes/native (tsx) or
+ * dist/agent/probes/native (build). The Dockerfile copies it to the second place's target.
+ */
+const CANDIDATES = ['./build/Release/linkmon_native.node', '../../../../agent/probes/native/build/Release/linkmon_native.node'];
+
+let loaded: NativeAddon | null | undefined;
+
+/** The addon, or undefined when it is not built (or does not load on this platform). */
+export function nativeAddon(): NativeAddon | undefined {
+  if (loaded === undefined) {
+    loaded = null;
+    for (const candidate of CANDIDATES) {
+      const path = fileURLToPath(new URL(candidate, import.meta.url));
+      if (!existsSync(path)) continue;
+      try {
+        loaded = createRequire(import.meta.url)(path) as NativeAddon;
+        break;
+      } catch {
+        // built for another Node ABI or platform: callers fall back
+      }
+    }
+  }
+  return loaded ?? undefined;
+}
