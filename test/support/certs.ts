@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,4 +50,11 @@ export function createTestPki(options: { serverDays?: number; name?: string } = 
 
 function writeExt(file: string, text: string): void {
   execFileSync('sh', ['-c', `cat > "${file}"`], { input: text });
+}
+
+/** Copies the server certificate, key and CA into `dir` as server.pem, server.key and ca.pem (what the web configs of the tests name). */
+export function writeServerFiles(pki: TestPki, dir: string): void {
+  copyFileSync(pki.files.serverCert, join(dir, 'server.pem'));
+  copyFileSync(pki.files.serverKey, join(dir, 'server.key'));
+  copyFileSync(pki.files.ca, join(dir, 'ca.pem'));
 }

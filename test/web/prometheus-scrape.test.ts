@@ -3,14 +3,14 @@
 // credentials, a wrong CA and plain HTTP must fail, and Prometheus's target status must say why.
 // A password change in the web config is picked up without restart. The real agent process
 // (linkmon agent --web.config.file) is scraped the same way. Loopback only; no root needed.
-import { copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type WebServer } from '../../web/server.js';
-import { createTestPki, type TestPki } from '../support/certs.js';
+import { createTestPki, writeServerFiles, type TestPki } from '../support/certs.js';
 import { metricsUrlFromLog, startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
 import { startPrometheus, staticScrape, type PrometheusInstance } from '../support/prometheus.js';
 
@@ -56,9 +56,7 @@ describe('Prometheus scrapes the web server over TLS, basic auth and mTLS', () =
     pki = createTestPki({ name: 'promsec' });
     otherPki = createTestPki({ name: 'promsec-other' });
     dir = mkdtempSync(join(tmpdir(), 'linkmon-promsec-'));
-    copyFileSync(pki.files.serverCert, join(dir, 'server.pem'));
-    copyFileSync(pki.files.serverKey, join(dir, 'server.key'));
-    copyFileSync(pki.files.ca, join(dir, 'ca.pem'));
+    writeServerFiles(pki, dir);
     // Prometheus reads client credentials from files; a second set comes from the other CA.
     writeFileSync(join(dir, 'password'), 'scrape-secret');
 

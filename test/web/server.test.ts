@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type WebServer } from '../../web/server.js';
-import { createTestPki, type TestPki } from '../support/certs.js';
+import { createTestPki, writeServerFiles, type TestPki } from '../support/certs.js';
 
 const log = pino({ level: 'silent' });
 const handler = (req: { url?: string }, res: { end: (s: string) => void }) => res.end(`hello from ${req.url}\n`);
@@ -93,9 +93,7 @@ describe('startWebServer', () => {
     pki = createTestPki({ name: 'websrv' });
     otherPki = createTestPki({ name: 'websrv-other' });
     dir = mkdtempSync(join(tmpdir(), 'linkmon-websrv-'));
-    copyFileSync(pki.files.serverCert, join(dir, 'server.pem'));
-    copyFileSync(pki.files.serverKey, join(dir, 'server.key'));
-    copyFileSync(pki.files.ca, join(dir, 'ca.pem'));
+    writeServerFiles(pki, dir);
   });
   afterEach(async () => {
     await server?.close();
