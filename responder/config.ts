@@ -4,7 +4,7 @@ import { ConfigError, formatIssues, parseYamlMapping, readConfigText } from '../
 import { logLevelSchema } from '../lib/log.js';
 import { byteSize, duration } from '../lib/units.js';
 import { loadTokens } from './tokens.js';
-import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from '../lib/udp-packet.js';
+import { STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES } from '../lib/stamp/packet.js';
 
 export const RESPONDER_DEFAULT_PORTS = { http: 9480, https: 9481, tcp: 9482, udp: 9483 } as const;
 
@@ -30,7 +30,7 @@ export const responderConfigSchema = z
       .strictObject({
         enabled: z.boolean().default(true),
         port: listenPort.default(RESPONDER_DEFAULT_PORTS.udp),
-        max_packet_bytes: z.number().int().min(UDP_HEADER_BYTES).max(9000).default(UDP_MAX_PACKET_BYTES),
+        max_packet_bytes: z.number().int().min(STAMP_BASE_BYTES).max(9000).default(STAMP_MAX_PACKET_BYTES),
         /** Per-sender states kept (least recently used evicted): spoofed sources cannot exhaust memory. */
         max_senders: z.number().int().min(1).max(1_000_000).default(4096),
         rate_limit: z
@@ -40,7 +40,7 @@ export const responderConfigSchema = z
           })
           .default({ packets_per_second: 200, burst: 100 }),
       })
-      .default({ enabled: true, port: RESPONDER_DEFAULT_PORTS.udp, max_packet_bytes: UDP_MAX_PACKET_BYTES, max_senders: 4096, rate_limit: { packets_per_second: 200, burst: 100 } }),
+      .default({ enabled: true, port: RESPONDER_DEFAULT_PORTS.udp, max_packet_bytes: STAMP_MAX_PACKET_BYTES, max_senders: 4096, rate_limit: { packets_per_second: 200, burst: 100 } }),
     auth: z
       .strictObject({
         token_file: z.string().min(1).optional(),

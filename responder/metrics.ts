@@ -10,7 +10,7 @@ export type TestEndpoint = (typeof TEST_ENDPOINTS)[number];
 /** Requests refused with an error status (HTTP) or datagrams dropped (UDP). */
 export const HTTP_REJECTION_REASONS = ['unauthorized', 'bad_request', 'not_found', 'method_not_allowed', 'too_large', 'too_long', 'busy'] as const;
 export type HttpRejectionReason = (typeof HTTP_REJECTION_REASONS)[number];
-export const UDP_REJECTION_REASONS = ['rate_limited', 'malformed'] as const;
+export const UDP_REJECTION_REASONS = ['rate_limited', 'malformed', 'loop_guard'] as const;
 export type UdpRejectionReason = (typeof UDP_REJECTION_REASONS)[number];
 
 /** Why an admitted test ended before its response completed. */
@@ -43,8 +43,8 @@ export class ResponderMetrics {
     this.testsAborted = new Counter({ name: 'linkmon_responder_tests_aborted_total', help: 'Admitted throughput tests that ended early: client disconnected, stalled, or hit the time cap.', labelNames: ['endpoint', 'reason'], registers });
     this.testBytes = new Counter({ name: 'linkmon_responder_test_bytes_total', help: 'Payload bytes of throughput tests: dc_to_site sent by /download, site_to_dc received by /upload.', labelNames: ['direction'], registers });
     this.tcpConnections = new Counter({ name: 'linkmon_responder_tcp_connections_total', help: 'Connections accepted (and closed) by the TCP connect-probe listener.', registers });
-    this.udpReflected = new Counter({ name: 'linkmon_responder_udp_reflected_total', help: 'UDP probe requests answered by the reflector.', registers });
-    this.udpSenders = new Gauge({ name: 'linkmon_responder_udp_senders', help: 'Per-sender states the UDP reflector holds now (bounded by udp.max_senders).', registers });
+    this.udpReflected = new Counter({ name: 'linkmon_responder_udp_reflected_total', help: 'STAMP (and TWAMP-Light) test packets reflected.', registers });
+    this.udpSenders = new Gauge({ name: 'linkmon_responder_udp_senders', help: 'Session states the STAMP reflector holds now, one per sender address and port (bounded by udp.max_senders).', registers });
     this.udpSendersEvicted = new Counter({ name: 'linkmon_responder_udp_senders_evicted_total', help: 'Per-sender states dropped because udp.max_senders was reached (least recently used first).', registers });
 
     for (const endpoint of HTTP_ENDPOINTS) {

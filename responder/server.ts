@@ -10,7 +10,7 @@ import { ResponderMetrics } from './metrics.js';
 import { TestSlots } from './slots.js';
 import { startTcpListener } from './tcp.js';
 import { BearerTokens } from './tokens.js';
-import { startUdpReflector } from './udp-reflector.js';
+import { startStampReflector } from './stamp-reflector.js';
 import { openWebGate } from '../web/server.js';
 
 /** Sent over and over by /download; big enough that each write is one large syscall. */
@@ -78,7 +78,7 @@ export async function startResponder(
       closers.push(tcp.close);
     }
     if (config.udp.enabled) {
-      const reflector = await startUdpReflector(address, config.udp, metrics, log);
+      const reflector = await startStampReflector(address, config.udp, metrics, log);
       ports.udp = reflector.port;
       closers.push(reflector.close);
     }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite starts for real (root required):
-# network namespaces and shaping, fping/iperf3 references, snmpd, Prometheus and Alertmanager.
+# network namespaces and shaping, fping/iperf3/traceroute references, tshark (Wireshark dissectors),
+# snmpd, Prometheus and Alertmanager.
 set -euo pipefail
 PACKAGES=(
   iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3
   snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
   systemd util-linux curl
-  make g++
+  make g++ tshark traceroute
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

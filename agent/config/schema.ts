@@ -5,7 +5,7 @@ import { bitRate, byteSize, duration } from '../../lib/units.js';
 import { logLevelSchema } from '../../lib/log.js';
 import { MODULE_KINDS, type ModuleKind } from '../../lib/kinds.js';
 import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
-import { UDP_HEADER_BYTES, UDP_MAX_PACKET_BYTES } from '../../lib/udp-packet.js';
+import { isValidSenderSize, STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES, STAMP_MIN_PADDED_BYTES } from '../../lib/stamp/packet.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -127,11 +127,12 @@ export const throughputModuleSchema = z
     if (module.token_file !== undefined && module.token_env !== undefined) issue('token_file', 'give either token_file or token_env, not both');
   });
 
-/** The responder's default reflector port (responder/config.ts). */
+/** The responder's default reflector port (responder/config.ts); a router's STAMP or TWAMP-Light reflector listens on 862. */
 const RESPONDER_UDP_PORT = 9483;
 /**
- * Continuous UDP probe to a linkmon responder's reflector (docs/udp-reflector.md): `packets` per
- * `interval`, evenly spread, so the rate is packets / interval per second (default 10/s).
+ * Continuous STAMP probe (RFC 8762 Session-Sender, docs/stamp.md) to the linkmon responder or any
+ * STAMP or TWAMP-Light reflector: `packets` per `interval`, evenly spread, so the rate is
+ * packets / interval per second (default 10/s).
  */
 export const udpModuleSchema = z.strictObject({
   kind: z.literal('udp'),
@@ -139,8 +140,14 @@ export const udpModuleSchema = z.strictObject({
   /** A packet whose reflection has not come back within this time is lost. */
   timeout: duration({ min: 0.001, max: 60 }).default(1),
   packets: z.number().int().min(1).max(100_000).default(100),
-  /** UDP payload size: at least the 48-byte header, at most one unfragmented datagram. */
-  packet_bytes: z.number().int().min(UDP_HEADER_BYTES).max(UDP_MAX_PACKET_BYTES).default(64),
+  /** UDP payload size: the 44-byte STAMP base packet, or more with an RFC 8972 Extra Padding TLV (4-byte header). */
+  packet_bytes: z
+    .number()
+    .int()
+    .refine(isValidSenderSize, {
+      message: `expected ${STAMP_BASE_BYTES} (the STAMP base packet) or ${STAMP_MIN_PADDED_BYTES} to ${STAMP_MAX_PACKET_BYTES} (base packet, 4-byte padding TLV header, padding)`,
+    })
+    .default(STAMP_BASE_BYTES),
   /** Used when the target does not give its own port. */
   port: port.default(RESPONDER_UDP_PORT),
 });

@@ -3,7 +3,7 @@ import { httpProber } from './http.js';
 import { icmpProber } from './icmp/prober.js';
 import { tcpProber } from './tcp.js';
 import type { Prober } from './types.js';
-import { udpProber } from './udp.js';
+import { udpProber } from './udp/prober.js';
 
 /** Every interval kind has exactly one prober; a kind added to lib/kinds.ts without one fails to compile. */
 export const PROBERS: { [K in IntervalKind]: Prober<K> } = {

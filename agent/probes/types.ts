@@ -15,6 +15,8 @@ export const FAILURE_REASONS = [
   'tls',
   'http_status',
   'body_mismatch',
+  /** The target answered, but not with what the protocol expects (e.g. a UDP reflector sending garbage). */
+  'invalid_reply',
   'busy',
   'network',
   'error',

@@ -10,7 +10,10 @@ export function lossNames(window: string) {
   return {
     target: `site_target:linkmon_probe_failures:ratio_rate${window}`,
     siteLink: `site_link:linkmon_probe_failures:ratio_rate${window}`,
-    /** UDP probes only: loss per direction (site_to_dc, dc_to_site) of each target. */
+    /**
+     * UDP (STAMP) probes only: loss per direction (site_to_dc, dc_to_site) of each target, and as
+     * direction="unattributed" (only while above 0) the loss a stateless reflector cannot split.
+     */
     udpDirection: `site_target_direction:linkmon_udp_packets_lost:ratio_rate${window}`,
   };
 }
@@ -27,7 +30,12 @@ export function lossRuleGroups(config: AlertsConfig): RuleGroup[] {
       { record: names.siteLink, expr: ratio('site, link') },
       {
         record: names.udpDirection,
-        expr: ratioOfRates(`linkmon_udp_packets_lost_total${agents}`, `linkmon_udp_packets_sent_total${agents}`, 'site, target, link, direction', window),
+        expr: `${ratioOfRates(`linkmon_udp_packets_lost_total${agents}`, `linkmon_udp_packets_sent_total${agents}`, 'site, target, link, direction', window)}
+or
+label_replace(
+  ${ratioOfRates(`linkmon_udp_packets_lost_unattributed_total${agents}`, `linkmon_udp_packets_sent_total${selector(config.agentSelector, 'direction="site_to_dc"')}`, 'site, target, link', window)} > 0,
+  "direction", "unattributed", "", ""
+)`,
       },
     ];
   });
@@ -46,7 +54,7 @@ ${unlessOutageWithin(config, window)}`,
           `{{ $value | humanizePercentage }} of {{ $labels.kind }} probes from site {{ $labels.site }} to {{ $labels.target }} ` +
           `(link {{ $labels.link }}) were lost over the last ${window}; the threshold for ${link ? `link ${link}` : 'this link'} is ${percent(value[which])}.` +
           `{{ if eq $labels.kind "udp" }} By direction: {{ range printf ${JSON.stringify(`${lossNames(window).udpDirection}{site=%q,target=%q}`)} $labels.site $labels.target | query | sortByLabel "direction" }}` +
-          '{{ .Labels.direction }} {{ .Value | humanizePercentage }} {{ end }}(site_to_dc: on the way to the data centre).{{ end }}',
+          '{{ .Labels.direction }} {{ .Value | humanizePercentage }} {{ end }}(site_to_dc: on the way to the data centre; unattributed: a stateless reflector cannot tell).{{ end }}',
         runbook_url: runbookUrl(config, RUNBOOK, alertName),
       },
     }));

@@ -3,7 +3,7 @@
 // Usage (inside a site namespace): node --import tsx bench/lib/udp-probe-load.ts HOST PORT STREAMS PPS SECONDS
 import { Registry } from 'prom-client';
 import type { ModuleOf, ProbeResult } from '../../agent/probes/types.js';
-import { createUdpProber } from '../../agent/probes/udp.js';
+import { createUdpProber } from '../../agent/probes/udp/prober.js';
 
 const [host = '127.0.0.1', portText = '9483', streamsText = '14', ppsText = '50', secondsText = '30'] = process.argv.slice(2);
 const port = Number(portText);

@@ -163,13 +163,20 @@ function udpLossTimeseries() {
     defaultTimeseries()
       .title('UDP loss per direction')
       .description(
-        'Share of UDP probe packets lost on the way to the data centre (site_to_dc) and on the way back (dc_to_site), from the reflector’s ' +
-          'sequence numbers: tells a congested upstream from a congested downstream. Thresholds: the link’s loss alerts.',
+        'Share of UDP (STAMP) probe packets lost on the way to the data centre (site_to_dc) and on the way back (dc_to_site), from the reflector’s ' +
+          'sequence numbers: tells a congested upstream from a congested downstream. A stateless reflector (many routers) cannot tell: its loss ' +
+          'shows as unattributed. Thresholds: the link’s loss alerts.',
       )
       .unit(units.PercentUnit)
       .min(0)
       .withTarget(
         prometheusQuery(ratioOfRates(udp('linkmon_udp_packets_lost_total'), udp('linkmon_udp_packets_sent_total'), 'target, link, direction', '$__rate_interval'), '{{target}} {{direction}} ({{link}})'),
+      )
+      .withTarget(
+        prometheusQuery(
+          ratioOfRates(udp('linkmon_udp_packets_lost_unattributed_total'), agentSeries('linkmon_udp_packets_sent_total', TARGETS, 'kind="udp"', 'direction="site_to_dc"'), 'target, link', '$__rate_interval'),
+          '{{target}} unattributed ({{link}})',
+        ),
       ),
     'loss',
   );

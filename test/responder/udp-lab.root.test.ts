@@ -1,8 +1,10 @@
-// Lab test: needs root and the Debian packages iproute2 and nftables (scripts/test-host-setup.sh).
-// The real responder runs in the dc namespace, the real agent with a UDP probe in the site
+// Lab test: needs root and the Debian packages iproute2, nftables and tshark (scripts/test-host-setup.sh).
+// The real responder runs in the dc namespace, the real agent with a UDP (STAMP) probe in the site
 // namespace; nftables on the wan router drops 5% of UDP in one direction only. The agent's
 // per-direction lost counters must equal what the router's drop rule counted over the same window
 // (exact attribution, the other direction 0) and be consistent with 5% (binomial interval).
+// Then tshark captures the probes in the dc namespace and Wireshark's TWAMP-Test and OWAMP-Test
+// dissectors must decode every field of both directions where and as RFC 8762 defines it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { binomialInterval } from '../support/stats/binomial.js';
 import { DropCounterLog, lossCountersInstant, type LossSettling } from '../lab/drop-counter-log.js';
 import { createLab, type Direction, type Lab } from '../lab/lab.js';
 import { parseExposition, sumSamples, type ExpositionSample } from '../support/exposition.js';
+import { capture, wiresharkTimeNs, type DissectedPacket } from '../lab/tshark.js';
+import { readTimestamp } from '../../lib/stamp/timestamp.js';
 import { startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
 
 const DROP_RATIO = 0.05;
@@ -170,6 +174,92 @@ describe('UDP probe through the lab: loss attributed to the right direction', ()
       expect(lost, context).toBeLessThanOrEqual(high);
     });
   }
+
+  it("every field, both directions, decodes in Wireshark's OWAMP-Test/TWAMP-Test dissectors as RFC 8762 §4.2.1/§4.3.1 define it (tshark)", async () => {
+    const PAIRS = 100;
+    const captured = await capture(lab, lab.dc, 'wan', 'udp port 9483', 2 * PAIRS);
+    try {
+      // tshark 4.0 has no STAMP dissector: a sender packet is an OWAMP-Test packet (RFC 4656 §4.1.2,
+      // which RFC 5357 §4.1.2 and RFC 8762 §4.2.1 extend with MBZ), a reflection a TWAMP-Test one.
+      const requests = await captured.dissect(9483, 'owamp.test', 'udp.dstport == 9483');
+      const replies = await captured.dissect(9483, 'twamp.test', 'udp.srcport == 9483');
+      expect(requests.length + replies.length).toBe(2 * PAIRS);
+      const layout = (packet: DissectedPacket) =>
+        Object.fromEntries([...packet.fields].map(([name, f]) => [name.replace('twamp.test.', ''), [f.pos - packet.protocolPos, f.size]]));
+      const timeOf = (packet: DissectedPacket, name: string) => {
+        const field = packet.fields.get(`twamp.test.${name}`)!;
+        const ours = readTimestamp(Buffer.from(field.value, 'hex'), 0, 'ntp');
+        const wireshark = wiresharkTimeNs(field.show);
+        // Wireshark and we read the same NTP bytes as the same instant (to its nanosecond display)...
+        expect(wireshark - ours <= 1n && ours - wireshark <= 1n, `${name}: ${field.show} vs ${ours}`).toBe(true);
+        // ...which is a time of this capture (the lab shares one clock).
+        const offsetNs = packet.frameTimeNs - ours;
+        expect(offsetNs > -1_000_000_000n && offsetNs < 1_000_000_000n, `${name} ${field.show} is within 1 s of the frame`).toBe(true);
+        return ours;
+      };
+      const show = (packet: DissectedPacket, name: string) => packet.fields.get(`twamp.test.${name}`)!.show;
+      const value = (packet: DissectedPacket, name: string) => packet.fields.get(`twamp.test.${name}`)!.value;
+
+      const bySeq = new Map<number, DissectedPacket>();
+      let previousSeq: number | undefined;
+      for (const request of requests) {
+        expect(request.protocolSize).toBe(44);
+        expect(layout(request)).toEqual({ seq_number: [0, 4], timestamp: [4, 8], error_estimate: [12, 2], padding: [14, 30] });
+        const seq = Number(show(request, 'seq_number'));
+        if (previousSeq !== undefined) expect(seq).toBe(previousSeq + 1);
+        previousSeq = seq;
+        timeOf(request, 'timestamp');
+        // S = 0 (no claim of synchronisation), Z = 0 (NTP), Scale 22, Multiplier 1: 2^-10 s.
+        expect(value(request, 'error_estimate')).toBe('1601');
+        expect(value(request, 'padding')).toBe('00'.repeat(30));
+        bySeq.set(seq, request);
+      }
+
+      let previousReflectorSeq: number | undefined;
+      let matched = 0;
+      const lag = new Set<number>();
+      for (const reply of replies) {
+        expect(reply.protocolSize).toBe(44);
+        expect(layout(reply)).toEqual({
+          seq_number: [0, 4],
+          timestamp: [4, 8],
+          error_estimate: [12, 2],
+          mbz1: [14, 2],
+          receive_timestamp: [16, 8],
+          sender_seq_number: [24, 4],
+          sender_timestamp: [28, 8],
+          sender_error_estimate: [36, 2],
+          mbz2: [38, 2],
+          sender_ttl: [40, 1],
+          padding: [41, 3],
+        });
+        const reflectorSeq = Number(show(reply, 'seq_number'));
+        if (previousReflectorSeq !== undefined) expect(reflectorSeq).toBe(previousReflectorSeq + 1);
+        previousReflectorSeq = reflectorSeq;
+        expect(timeOf(reply, 'receive_timestamp') <= timeOf(reply, 'timestamp')).toBe(true);
+        expect([value(reply, 'error_estimate'), value(reply, 'mbz1'), value(reply, 'mbz2'), show(reply, 'sender_ttl'), value(reply, 'padding')]).toEqual(['1601', '0000', '0000', '255', '000000']);
+        // The Session-Sender fields are the request's own bytes.
+        const senderSeq = Number(show(reply, 'sender_seq_number'));
+        const request = bySeq.get(senderSeq);
+        if (request) {
+          matched += 1;
+          expect(value(reply, 'sender_timestamp')).toBe(value(request, 'timestamp'));
+          expect(value(reply, 'sender_error_estimate')).toBe(value(request, 'error_estimate'));
+          expect(request.frameTimeNs <= reply.frameTimeNs).toBe(true);
+        }
+        // Stateful: the reflector's own count, behind our numbers by the packets it never received
+        // (number 1, never sent, and what the drop phases above took), constant while nothing is lost.
+        lag.add(senderSeq - reflectorSeq);
+      }
+      // Only the reflections of requests sent before the capture started have no request to match.
+      expect(matched).toBeGreaterThanOrEqual(replies.length - 5);
+      expect([...lag].length).toBe(1);
+      expect([...lag][0]).toBeGreaterThanOrEqual(1);
+    } finally {
+      captured.remove();
+    }
+  });
 });
+
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,24 +1,32 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { TargetConfig } from '../config/schema.js';
-import type { KindMetrics, ModuleOf, ProbeContext, ProbeResult, Prober, TargetLabels } from './types.js';
-import { DIRECTIONS, UdpSession, type Direction, type UdpSessionEvents } from './udp-session.js';
+import type { TargetConfig } from '../../config/schema.js';
+import type { KindMetrics, ModuleOf, ProbeContext, ProbeResult, Prober, TargetLabels } from '../types.js';
+import type { ReflectorMode } from './loss.js';
+import { DIRECTIONS, UdpSession, type Direction, type UdpSessionEvents } from './session.js';
 
-/** linkmon_udp_* metrics (docs/metrics.md): per target and direction. */
+/** linkmon_udp_reflector_stateful: what the reflector's sequence numbers can tell. */
+const STATEFUL_VALUE: Record<ReflectorMode, number> = { stateful: 1, stateless: 0, unknown: -1 };
+
+/** linkmon_udp_* metrics (docs/metrics.md): per target, most of them per direction. */
 class UdpMetrics implements KindMetrics {
   readonly sent: Counter<string>;
   readonly lost: Counter<string>;
+  readonly lostUnattributed: Counter<string>;
   readonly jitter: Gauge<string>;
   readonly reordered: Counter<string>;
   readonly duplicates: Counter<string>;
+  readonly stateful: Gauge<string>;
 
   constructor(registry: Registry, perTargetLabelNames: readonly string[]) {
     const labelNames = [...perTargetLabelNames, 'direction'];
     const registers = [registry];
-    this.sent = new Counter({ name: 'linkmon_udp_packets_sent_total', help: 'UDP probe packets sent in each direction (site_to_dc: by the agent; dc_to_site: reflections by the responder), counted when settled.', labelNames, registers });
-    this.lost = new Counter({ name: 'linkmon_udp_packets_lost_total', help: 'UDP probe packets lost in each direction, counted when settled (after the timeout and the next reflection).', labelNames, registers });
+    this.sent = new Counter({ name: 'linkmon_udp_packets_sent_total', help: 'STAMP probe packets sent in each direction (site_to_dc: by the agent; dc_to_site: reflections, as far as the reflector numbers tell), counted when settled.', labelNames, registers });
+    this.lost = new Counter({ name: 'linkmon_udp_packets_lost_total', help: 'STAMP probe packets lost in each direction, counted when settled (after the timeout and the next reflection).', labelNames, registers });
+    this.lostUnattributed = new Counter({ name: 'linkmon_udp_packets_lost_unattributed_total', help: 'STAMP probe packets lost in a direction the reflector numbers cannot tell (a stateless reflector, or a reset of its state).', labelNames: [...perTargetLabelNames], registers });
     this.jitter = new Gauge({ name: 'linkmon_udp_jitter_seconds', help: 'RFC 3550 smoothed jitter of the one-way transit time in each direction (no clock sync needed).', labelNames, registers });
-    this.reordered = new Counter({ name: 'linkmon_udp_reordered_total', help: 'UDP probe packets that arrived out of order, by direction.', labelNames, registers });
-    this.duplicates = new Counter({ name: 'linkmon_udp_duplicates_total', help: 'Duplicated UDP probe packets, by direction.', labelNames, registers });
+    this.reordered = new Counter({ name: 'linkmon_udp_reordered_total', help: 'STAMP probe packets that arrived out of order, by direction.', labelNames, registers });
+    this.duplicates = new Counter({ name: 'linkmon_udp_duplicates_total', help: 'Duplicated STAMP probe packets, by direction.', labelNames, registers });
+    this.stateful = new Gauge({ name: 'linkmon_udp_reflector_stateful', help: 'Whether the target is a stateful STAMP reflector (1: loss split by direction), stateless (0: round trip only) or not known yet (-1).', labelNames: [...perTargetLabelNames], registers });
   }
 
   addTarget(labels: TargetLabels): void {
@@ -27,12 +35,16 @@ class UdpMetrics implements KindMetrics {
       for (const counter of [this.sent, this.lost, this.reordered, this.duplicates]) counter.inc(series, 0);
       this.jitter.set(series, 0);
     }
+    this.lostUnattributed.inc(labels, 0);
+    this.stateful.set(labels, STATEFUL_VALUE.unknown);
   }
 
   removeTarget(labels: TargetLabels): void {
     for (const direction of DIRECTIONS) {
       for (const metric of [this.sent, this.lost, this.jitter, this.reordered, this.duplicates]) metric.remove({ ...labels, direction });
     }
+    this.lostUnattributed.remove(labels);
+    this.stateful.remove(labels);
   }
 
   eventsFor(labels: TargetLabels): UdpSessionEvents {
@@ -43,10 +55,12 @@ class UdpMetrics implements KindMetrics {
         this.sent.inc(at('dc_to_site'), tally.sentDcToSite);
         this.lost.inc(at('site_to_dc'), tally.lostSiteToDc);
         this.lost.inc(at('dc_to_site'), tally.lostDcToSite);
+        if (tally.lostUnattributed > 0) this.lostUnattributed.inc(labels, tally.lostUnattributed);
       },
-      reordered: (direction) => this.reordered.inc(at(direction)),
+      reordered: (direction, count) => this.reordered.inc(at(direction), count),
       duplicate: (direction) => this.duplicates.inc(at(direction)),
       jitter: (direction, seconds) => this.jitter.set(at(direction), seconds),
+      reflectorMode: (mode) => this.stateful.set(labels, STATEFUL_VALUE[mode]),
     };
   }
 }
@@ -56,12 +70,13 @@ function sessionKey(target: TargetConfig, module: ModuleOf<'udp'>): string {
   return JSON.stringify([target.host, target.port ?? module.port, module.packet_bytes]);
 }
 
-const NO_METRICS: UdpSessionEvents = { settled: () => {}, reordered: () => {}, duplicate: () => {}, jitter: () => {} };
+const NO_METRICS: UdpSessionEvents = { settled: () => {}, reordered: () => {}, duplicate: () => {}, jitter: () => {}, reflectorMode: () => {} };
 
 /**
- * The UDP prober: one probe() sends one packet to the target's reflector and returns its RTT
- * (reflector processing time excluded); per-direction loss, jitter, reordering and duplicates go
- * to linkmon_udp_* through the session's events. One session (socket) per target.
+ * The UDP prober, a STAMP Session-Sender (RFC 8762, docs/stamp.md): one probe() sends one packet
+ * to the target's reflector and returns its RTT (reflector processing time excluded); per-direction
+ * loss, jitter, reordering and duplicates go to linkmon_udp_* through the session's events. One
+ * session (socket) per target.
  */
 export function createUdpProber(): Prober<'udp'> & { sessionCount(): number } {
   const sessions = new Map<string, { key: string; opening: Promise<UdpSession | ProbeResult>; labels: TargetLabels }>();

@@ -1,18 +1,21 @@
-// UDP probe against the responder's reflector in-process on loopback, directly and through a
-// test-only relay that drops or duplicates every Nth packet in one direction.
+// UDP (STAMP) probe against the responder's reflector in-process on loopback, directly and through
+// a test-only relay that drops or duplicates every Nth packet in one direction; and against
+// test-only reflectors that are stateless or answer garbage.
 import { createSocket, type Socket } from 'node:dgram';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleOf, ProbeResult } from '../../../agent/probes/types.js';
-import { createUdpProber } from '../../../agent/probes/udp.js';
-import type { RunningResponder } from '../../../responder/server.js';
-import { metricValue, startTestResponder } from '../../responder/support.js';
+import type { ModuleOf, ProbeResult } from '../../../../agent/probes/types.js';
+import { createUdpProber } from '../../../../agent/probes/udp/prober.js';
+import type { RunningResponder } from '../../../../responder/server.js';
+import { decodeSenderPacket, reflectInPlace, stampTransmit } from '../../../../lib/stamp/packet.js';
+import { LINKMON_ERROR_ESTIMATE } from '../../../../lib/stamp/timestamp.js';
+import { metricValue, startTestResponder } from '../../../responder/support.js';
 
 type Direction = 'site_to_dc' | 'dc_to_site';
 const LABELS = { target: 'dc', kind: 'udp' };
 const PACKETS = 200;
 const SPACING_MS = 3;
-const udpModule = (port: number): ModuleOf<'udp'> => ({ kind: 'udp', interval: 1, timeout: 0.4, packets: 100, packet_bytes: 64, port });
+const udpModule = (port: number): ModuleOf<'udp'> => ({ kind: 'udp', interval: 1, timeout: 0.4, packets: 100, packet_bytes: 44, port });
 
 /** Runs PACKETS probes SPACING_MS apart through a fresh prober; returns its registry and results. */
 async function probeRun(port: number) {
@@ -72,8 +75,10 @@ describe('UDP probe against the reflector (loopback)', () => {
   });
   afterAll(() => responder?.stop());
 
-  it('without loss: every probe succeeds with an RTT and nothing is lost in either direction', async () => {
+  it('without loss: every probe succeeds with an RTT, nothing is lost, the responder is a stateful reflector', async () => {
     const { registry, results } = await probeRun(reflectorPort);
+    expect(await metricValue(registry, 'linkmon_udp_reflector_stateful', LABELS)).toBe(1);
+    expect(await metricValue(registry, 'linkmon_udp_packets_lost_unattributed_total', LABELS)).toBe(0);
     expect(results.every((r) => r.ok)).toBe(true);
     for (const r of results) if (r.ok) expect(r.durationSeconds).toBeGreaterThan(0);
     expect(await value(registry, 'linkmon_udp_packets_sent_total', 'site_to_dc')).toBe(PACKETS);
@@ -135,6 +140,82 @@ describe('UDP probe against the reflector (loopback)', () => {
       }
     } finally {
       await prober.stop!();
+    }
+  });
+});
+
+/** A test-only reflector on loopback answering each datagram with what `answer` returns (nothing for undefined). */
+async function startFakeReflector(answer: (packet: Buffer, receivedWallNs: bigint) => Buffer | undefined | Promise<Buffer | undefined>): Promise<{ port: number; close(): void }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  socket.on('message', async (packet, from) => {
+    const reply = await answer(packet, BigInt(Date.now()) * 1_000_000n);
+    if (reply) socket.send(reply, from.port, from.address);
+  });
+  return { port: socket.address().port, close: () => socket.close() };
+}
+
+/** A stateless reflection (RFC 8762 §4.3: the sender's number copied) with the given T2 and T3. */
+function statelessReflection(packet: Buffer, t2: bigint, t3: bigint): Buffer {
+  const request = decodeSenderPacket(packet)!;
+  reflectInPlace(packet, { seq: request.seq, receiveTimestampNs: t2, errorEstimate: LINKMON_ERROR_ESTIMATE, senderTtl: 255 });
+  stampTransmit(packet, t3);
+  return packet;
+}
+
+describe('UDP probe against other reflectors (loopback, test-only reflectors)', () => {
+  it('a stateless reflector: identified, the loss counted but not split by direction', async () => {
+    let received = 0;
+    const reflector = await startFakeReflector((packet, now) => (++received % 10 === 3 ? undefined : statelessReflection(packet, now, now)));
+    try {
+      const { registry, results } = await probeRun(reflector.port);
+      expect(results.filter((r) => !r.ok)).toHaveLength(PACKETS / 10);
+      expect(await metricValue(registry, 'linkmon_udp_reflector_stateful', LABELS)).toBe(0);
+      expect(await metricValue(registry, 'linkmon_udp_packets_lost_unattributed_total', LABELS)).toBe(PACKETS / 10);
+      expect(await value(registry, 'linkmon_udp_packets_lost_total', 'site_to_dc')).toBe(0);
+      expect(await value(registry, 'linkmon_udp_packets_lost_total', 'dc_to_site')).toBe(0);
+      expect(await value(registry, 'linkmon_udp_packets_sent_total', 'site_to_dc')).toBe(PACKETS);
+    } finally {
+      reflector.close();
+    }
+  });
+
+  it("takes the reflector's processing time (T3 - T2) out of the round trip", async () => {
+    const HOLD_MS = 100;
+    // Holds each packet HOLD_MS and says so exactly: T3 = T2 + HOLD_MS.
+    const reflector = await startFakeReflector(async (packet, now) => {
+      await new Promise((r) => setTimeout(r, HOLD_MS));
+      return statelessReflection(packet, now, now + BigInt(HOLD_MS) * 1_000_000n);
+    });
+    const prober = createUdpProber();
+    const port = reflector.port;
+    const ctx = { target: { name: 'slow', module: 'udp', host: '127.0.0.1', port, labels: {} }, module: { ...udpModule(port), timeout: 2 }, labels: LABELS, signal: new AbortController().signal };
+    try {
+      const started = performance.now();
+      const result = await prober.probe(ctx);
+      const elapsedMs = performance.now() - started;
+      expect(result.ok).toBe(true);
+      // The probe's own elapsed time is at most what the test saw, and at least HOLD_MS.
+      if (result.ok) expect(result.durationSeconds * 1000).toBeLessThanOrEqual(elapsedMs - HOLD_MS);
+    } finally {
+      await prober.stop!();
+      reflector.close();
+    }
+  });
+
+  it('a reflector that answers garbage: every probe fails with reason invalid_reply, and nothing is counted as answered', async () => {
+    for (const garbage of [(packet: Buffer) => packet /* a UDP echo: our own packet back */, () => Buffer.from('not a stamp reflection')]) {
+      const reflector = await startFakeReflector((packet) => garbage(packet));
+      const prober = createUdpProber();
+      const ctx = { target: { name: 'junk', module: 'udp', host: '127.0.0.1', port: reflector.port, labels: {} }, module: { ...udpModule(reflector.port), timeout: 0.2 }, labels: LABELS, signal: new AbortController().signal };
+      try {
+        const results = await Promise.all([prober.probe(ctx), prober.probe(ctx)]);
+        expect(results.map((r) => !r.ok && r.reason)).toEqual(['invalid_reply', 'invalid_reply']);
+        expect(results[0]!.ok === false && results[0]!.detail).toMatch(/answered with \d+ invalid datagram/);
+      } finally {
+        await prober.stop!();
+        reflector.close();
+      }
     }
   });
 });
