@@ -11,7 +11,7 @@ import { isValidSenderSize, STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES, STAMP_MIN_
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
 const LABEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Label names the agent sets itself; a target may not override them. */
-export const RESERVED_LABELS = ['site', 'target', 'kind', 'module', 'reason', 'phase', 'direction', 'le', 'class', 'job', 'instance'];
+export const RESERVED_LABELS = ['site', 'target', 'kind', 'module', 'reason', 'phase', 'direction', 'le', 'class', 'hop', 'address', 'job', 'instance'];
 
 const labelValue = (what: string) =>
   z.string().regex(LABEL_VALUE, `expected ${what}: 1-63 letters, digits, "_", ".", ":" or "-", starting with a letter or digit`);
@@ -302,6 +302,31 @@ export const linkSchema = z.strictObject({
 });
 export type LinkConfig = z.output<typeof linkSchema>;
 
+/**
+ * Path tracing (docs/path-tracing.md), a background component: every `interval`, TTL-limited UDP
+ * probes towards each listed target (by name), `probes` per hop, one hop at a time.
+ */
+export const pathTracingSchema = z
+  .strictObject({
+    interval: duration({ min: 1, max: 86400 }).default(60),
+    /** How long the answers of one hop are awaited. */
+    timeout: duration({ min: 0.01, max: 10 }).default(1),
+    /** Hops traced at most, and so the bound on the `hop` label. */
+    max_hops: z.number().int().min(1, 'expected 1 to 64 hops').max(64, 'expected 1 to 64 hops').default(16),
+    probes: z.number().int().min(1, 'expected 1 to 10 probes per hop').max(10, 'expected 1 to 10 probes per hop').default(3),
+    /** UDP destination port of the probes: one the target does not listen on, so it answers port-unreachable (traceroute's base port). */
+    port: port.default(33434),
+    targets: z.array(z.string().min(1, 'expected a target name')).min(1, 'expected at least one target name'),
+  })
+  .superRefine((section, ctx) => {
+    if (!(section.max_hops >= 1 && section.max_hops <= 64)) return; // already reported
+    const longest = Number((section.max_hops * section.timeout).toPrecision(6));
+    if (longest > section.interval) {
+      ctx.addIssue({ code: 'custom', path: ['interval'], message: `expected at least max_hops × timeout (${section.max_hops} × ${section.timeout}s = ${longest}s), the longest a trace can take; got ${section.interval}s` });
+    }
+  });
+export type PathTracingConfig = z.output<typeof pathTracingSchema>;
+
 export const agentConfigSchema = z
   .strictObject({
     site: z.strictObject({
@@ -319,9 +344,11 @@ export const agentConfigSchema = z
     targets: z.array(targetSchema).min(1, 'expected at least one target'),
     snmp: snmpSectionSchema.optional(),
     links: z.array(linkSchema).optional(),
+    path_tracing: pathTracingSchema.optional(),
   })
   .superRefine((config, ctx) => {
     checkSnmpDevicesAndLinks(config, ctx);
+    checkPathTracingTargets(config, ctx);
     const seen = new Set<string>();
     config.targets.forEach((target, index) => {
       const at = (field: string) => ['targets', index, field];
@@ -396,6 +423,18 @@ function checkSnmpDevicesAndLinks(
       }
       carrying.set(key, link.name);
     });
+  });
+}
+
+/** Path tracing names configured targets, each once. */
+function checkPathTracingTargets(config: { targets: TargetConfig[]; path_tracing?: PathTracingConfig }, ctx: z.RefinementCtx): void {
+  const known = new Set(config.targets.map((t) => t.name));
+  const seen = new Set<string>();
+  config.path_tracing?.targets.forEach((name, index) => {
+    const at = ['path_tracing', 'targets', index];
+    if (!known.has(name)) ctx.addIssue({ code: 'custom', path: at, message: `unknown target "${name}" (defined: ${[...known].join(', ')})` });
+    else if (seen.has(name)) ctx.addIssue({ code: 'custom', path: at, message: `duplicate target "${name}"` });
+    seen.add(name);
   });
 }
 

@@ -151,6 +151,14 @@ export const alertsConfig = {
     for: '15m',
   },
 
+  path: {
+    /** LinkmonPathChanged (info): a traced path changed within this window (one alert per link). */
+    changedWindow: '15m',
+    changedFor: '1m',
+    /** LinkmonPathTracingUnavailable (ticket): path tracing configured but unable to run this long. */
+    unavailableFor: '15m',
+  },
+
   snmp: {
     /** LinkmonSnmpPollFailing (ticket): polls of a device failing this long. */
     pollFailingFor: '10m',

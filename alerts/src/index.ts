@@ -3,6 +3,7 @@ import { capacityRuleGroups } from './capacity.js';
 import type { AlertsConfig } from './config.js';
 import { latencyRuleGroups } from './latency.js';
 import { lossRuleGroups } from './loss.js';
+import { pathRuleGroups } from './path.js';
 import { reachabilityRuleGroups } from './reachability.js';
 import { sloRuleGroups } from './slo.js';
 import { snmpRuleGroups } from './snmp.js';
@@ -24,6 +25,7 @@ export function ruleAreas(config: AlertsConfig): Array<{ area: string; groups: R
     { area: 'slo', groups: sloRuleGroups(config) },
     { area: 'throughput', groups: throughputRuleGroups(config) },
     { area: 'tls', groups: tlsRuleGroups(config) },
+    { area: 'path', groups: pathRuleGroups(config) },
     { area: 'snmp', groups: snmpRuleGroups(config) },
     { area: 'capacity', groups: capacityRuleGroups(config) },
   ];

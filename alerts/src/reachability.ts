@@ -86,7 +86,12 @@ and on () count(${unreachableSites}) >= ${hsl.minSites}`,
               )} $labels.site $labels.link | query }}{{ . | first | label "reason" }}{{ else }}unknown{{ end }}. ` +
               `Success on this site's other links: {{ range printf ${JSON.stringify(
                 `${names.successRatio}{site=%q,link!=%q}`,
-              )} $labels.site $labels.link | query | sortByLabel "link" }}{{ .Labels.link }} {{ .Value | humanizePercentage }} {{ else }}none reporting {{ end }}(0% there too points at the site's WAN).`,
+              )} $labels.site $labels.link | query | sortByLabel "link" }}{{ .Labels.link }} {{ .Value | humanizePercentage }} {{ else }}none reporting {{ end }}(0% there too points at the site's WAN).` +
+              // Path tracing, where configured: the last hop that still answers (docs/path-tracing.md).
+              `{{ range printf ${JSON.stringify(`linkmon_path_last_responding_hop{${config.agentSelector},site=%q,link=%q}`)} $labels.site $labels.link | query | sortByLabel "target" }}` +
+              ` Path to {{ .Labels.target }}: last answer from hop {{ .Value }}{{ with printf ${JSON.stringify(
+                `linkmon_path_hop_info{${config.agentSelector},site=%q,target=%q,hop="%.0f"}`,
+              )} .Labels.site .Labels.target .Value | query }} ({{ . | first | label "address" }}){{ end }}.{{ end }}`,
             runbook_url: runbookUrl(config, RUNBOOK, 'LinkmonSiteCaidUnreachable'),
           },
         },

@@ -1,6 +1,7 @@
 // Site detail, for the engineer who was sent a site: smokeping-style latency per target, loss and
-// jitter (per direction where the UDP probe measures it), probe results, TCP/HTTP phases,
-// throughput tests, and how much of the HSL's demand the site makes.
+// jitter (per direction where the UDP probe measures it), probe results, the traced path (hops,
+// changes, where it ends), TCP/HTTP phases, throughput tests, and how much of the HSL's demand the
+// site makes.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
@@ -16,10 +17,12 @@ import {
   datasourceVariable,
   defaultStat,
   defaultStateTimeline,
+  defaultTable,
   defaultTimeseries,
   finalise,
   heatmapQuery,
   instantQuery,
+  tableQuery,
   neutralThresholds,
   perLinkThresholdOverrides,
   prometheusQuery,
@@ -227,6 +230,72 @@ function failureReasonsTimeseries() {
     .fillOpacity(80)
     .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
     .withTarget(prometheusQuery(`sum by (target, reason) (rate(${agentSeries('linkmon_probe_failures_total', TARGETS)}[$__rate_interval])) > 0`, '{{target}}: {{reason}}'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path (path tracing, docs/path-tracing.md)
+
+function pathHopsTimeseries() {
+  return defaultTimeseries()
+    .title('Path: hops to target, last responding hop')
+    .description(
+      'From path tracing (targets in the agent’s path_tracing section): hops to the target in each trace, 0 while it does not answer, and the last hop that ' +
+        'answered. When a target is dark, the last responding hop says which segment still works (runbook: reachability, "Which segment failed").',
+    )
+    .unit(units.NoUnit)
+    .decimals(0)
+    .min(0)
+    .thresholds(neutralThresholds())
+    .withTarget(prometheusQuery(agentSeries('linkmon_path_hop_count', TARGETS), '{{target}} hops'))
+    .withTarget(prometheusQuery(agentSeries('linkmon_path_last_responding_hop', TARGETS), '{{target}} last answer'));
+}
+
+function pathChangesTimeseries() {
+  const increase = (metric: string) => `sum by (target) (increase(${agentSeries(metric, TARGETS)}[$__rate_interval]))`;
+  return defaultTimeseries()
+    .title('Path changes and failed traces')
+    .description(
+      'Traces whose path differed from the one before (another address at a hop, another hop count: a reroute or failover), and traces that did not reach ' +
+        'the target (why: linkmon_path_trace_failures_total by reason, or the agent log: unreached is a blackhole or filter, unreachable a router ' +
+        'refusing, loop a routing loop).',
+    )
+    .unit(units.Short)
+    .decimals(0)
+    .min(0)
+    .thresholds(neutralThresholds())
+    .drawStyle(common.GraphDrawStyle.Bars)
+    .fillOpacity(80)
+    .withTarget(prometheusQuery(increase('linkmon_path_changes_total'), '{{target}} path changed'))
+    .withTarget(prometheusQuery(increase('linkmon_path_trace_failures_total'), '{{target}} trace failed'));
+}
+
+/** Hop loss over this window in the "Path now" table. */
+const PATH_LOSS_WINDOW = '15m';
+
+function pathNowTable() {
+  const withAddress = (expr: string) => `${expr} * on (site, target, hop) group_left (address) ${agentSeries('linkmon_path_hop_info', TARGETS)}`;
+  const loss = ratioOfRates(agentSeries('linkmon_path_hop_probes_lost_total', TARGETS), agentSeries('linkmon_path_hop_probes_sent_total', TARGETS), 'site, target, hop', PATH_LOSS_WINDOW);
+  return defaultTable()
+    .title('Path now')
+    .description(
+      `The hops that answered in the last trace of each target: address, median round trip, and loss over the last ${PATH_LOSS_WINDOW}. ` +
+        'Loss at one hop that the hops after it do not show is the router rate-limiting its answers, not the path.',
+    )
+    .height(10)
+    .span(24)
+    .unit(units.NoUnit)
+    .thresholds(neutralThresholds())
+    .withTarget(tableQuery(withAddress(agentSeries('linkmon_path_hop_rtt_seconds', TARGETS)), 'RTT'))
+    .withTarget(tableQuery(withAddress(`(${loss})`), 'LOSS'))
+    .withTransformation({ id: 'merge', options: {} })
+    .withTransformation({ id: 'convertFieldType', options: { conversions: [{ targetField: 'hop', destinationType: 'number' }] } })
+    .withTransformation({
+      id: 'organize',
+      options: { excludeByName: { Time: true, job: true, instance: true, site: true }, indexByName: { target: 0, hop: 1, address: 2, 'Value #RTT': 3, 'Value #LOSS': 4 } },
+    })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'target' }, { field: 'hop' }] } })
+    .withOverride({ matcher: { id: 'byName', options: 'Value #RTT' }, properties: [{ id: 'displayName', value: 'RTT' }, { id: 'unit', value: units.Seconds }] })
+    .withOverride({ matcher: { id: 'byName', options: 'Value #LOSS' }, properties: [{ id: 'displayName', value: `Loss ${PATH_LOSS_WINDOW}` }, { id: 'unit', value: units.PercentUnit }] });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -462,7 +531,8 @@ export function siteDetailDashboard(): dashboard.Dashboard {
   const builder = linkmonDashboard({
     title: 'linkmon / Site detail',
     uid: DASHBOARD_UIDS.siteDetail,
-    description: 'One site in depth: latency distribution per target, loss and jitter per direction, probe results, TCP/HTTP phases, throughput tests and the site’s share of HSL demand.',
+    description:
+      'One site in depth: latency distribution per target, loss and jitter per direction, probe results, the traced path, TCP/HTTP phases, throughput tests and the site’s share of HSL demand.',
     tag: 'site',
     refresh: '1m',
     from: 'now-6h',
@@ -495,6 +565,10 @@ export function siteDetailDashboard(): dashboard.Dashboard {
     .withPanel(probeSuccessTimeline().height(8).span(8))
     .withPanel(failureReasonsTimeseries().height(8).span(8))
     .withPanel(udpReorderTimeseries().height(8).span(8))
+    .withRow(new dashboard.RowBuilder('Path'))
+    .withPanel(pathHopsTimeseries().height(8).span(12))
+    .withPanel(pathChangesTimeseries().height(8).span(12))
+    .withPanel(pathNowTable())
     .withRow(new dashboard.RowBuilder('TCP and HTTP'))
     .withPanel(tcpConnectTimeseries().height(8).span(12))
     .withPanel(httpPhasesTimeseries().height(8).span(12))

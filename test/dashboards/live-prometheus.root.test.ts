@@ -6,8 +6,8 @@
 //
 // Where the data comes from:
 // - live: two agents (`linkmon agent`, real processes). Site esb probes an in-process responder by
-//   ICMP, TCP, HTTPS, UDP and scheduled throughput tests, and polls a real snmpd over SNMPv2c for
-//   `lo` as both the HSL (link hsl) and its own uplink. Site bcu-dash has a CAID-side target that
+//   ICMP, TCP, HTTPS, UDP and scheduled throughput tests, polls a real snmpd over SNMPv2c for
+//   `lo` as both the HSL (link hsl) and its own uplink, and traces the path to 127.0.0.1 (one hop). Site bcu-dash has a CAID-side target that
 //   refuses connections, so LinkmonSiteCaidUnreachable fires. The rules are rendered from
 //   alerts/src with the production config except shorter `for`s and evaluation intervals.
 // - backfilled: 400 days of the capacity recording-rule series (utilisation per direction,
@@ -76,6 +76,7 @@ snmp:
 links:
   - { name: hsl, interfaces: [{ device: dc-router, interface: lo }], capacity: 1Gbps }
   - { name: esb-uplink, interfaces: [{ device: esb-router, interface: lo }], capacity: 100Mbps }
+path_tracing: { interval: 1s, timeout: 200ms, max_hops: 4, probes: 2, targets: [caid-icmp] }
 `;
 }
 

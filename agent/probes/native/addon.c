@@ -3,9 +3,11 @@
 #include <node_api.h>
 
 napi_value icmp_socket_init(napi_env env, napi_value exports);
+napi_value ttl_probe_init(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   icmp_socket_init(env, exports);
+  ttl_probe_init(env, exports);
   return exports;
 }
 

@@ -12,7 +12,19 @@ export interface NativeAddon {
     send(handle: object, packet: Buffer, address: string): bigint;
     close(handle: object): void;
   };
+  /** ttl_probe.c: an unprivileged UDP socket for TTL-limited probes, ICMP errors read from its error queue. */
+  ttlProbe: {
+    open(family: IpVersion, onMessage: TtlProbeReceiver): object;
+    send(handle: object, address: string, port: number, ttl: number, payload: Buffer): bigint;
+    close(handle: object): void;
+  };
 }
+
+/**
+ * What a TTL probe socket hands back: an ICMP error quoting one of our probes (`payload`), sent by
+ * router `from`; a local error of the kernel (`errno`); or a UDP reply from `from`.
+ */
+export type TtlProbeReceiver = (payload: Buffer, from: string, origin: 'icmp' | 'local' | 'reply', icmpType: number, icmpCode: number, receivedNs: bigint, errno: number) => void;
 
 /**
  * Built by `node-gyp rebuild` in agent/probes/native; found from agent/probes/native (tsx) or
