@@ -1,13 +1,14 @@
 // The network lab: site namespaces -- wan router -- dc namespace, with rate limits, random drop,
 // blackholes and a userspace delay line on the router. Needs root and the Debian packages
 // iproute2, nftables and python3 (see README.md for the address plan and what sits where).
-import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { killOnProcessExit, onProcessExit } from '../support/exit-cleanup.js';
-import { bridgeIntoNetns, type NetnsBridge } from '../support/netns-bridge.js';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { onProcessExit } from '../support/exit-cleanup.js';
+import type { NetnsBridge } from '../support/netns-bridge.js';
 import { DC_GATEWAY, DC_SUBNET, dcAddress, MAX_SITES, SITES_SUPERNET, siteAddress, siteGateway } from './addresses.js';
 import { DelayLine, type DelayLineStats, type DelaySpec } from './delay-line.js';
 import { DROP_SCALE, dropRuleKey, NFT_TABLE, parseDropCounters, rateInterface, renderNftRuleset, tbfArgs, type Direction, type DropRule, type Protocol, type RateSpec } from './impairments.js';
 import { cleanupStaleLabs, newLabPrefix, removeNamespace, removeNamespaceSync } from './naming.js';
+import { namespaceProcesses } from './namespace-processes.js';
 import { inNetns, run, type RunOptions, type RunResult } from './run.js';
 
 export type { Direction, DelaySpec, DropRule, RateSpec, Protocol, DelayLineStats };
@@ -106,8 +107,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const dc = `${prefix}-dc`;
   const sites = Array.from({ length: siteCount }, (_, i) => `${prefix}-site${i + 1}`);
   const namespaces = [wan, dc, ...sites];
-  const children = new Set<ChildProcess>();
-  const bridges = new Set<NetnsBridge>();
+  const processes = namespaceProcesses();
   const delayLines = new Map<Direction, DelayLine>();
   /** `site dcHost` keys with a delay set, so clearImpairments() can zero them. */
   const delayedKeys = new Map<Direction, Set<string>>();
@@ -118,7 +118,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   let destroyed = false;
 
   const unregisterExitCleanup = onProcessExit(() => {
-    for (const child of children) child.kill('SIGKILL');
+    processes.killAll();
     for (const ns of namespaces) removeNamespaceSync(ns);
   });
 
@@ -134,8 +134,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     if (destroyed) return;
     destroyed = true;
     await Promise.allSettled([...delayLines.values()].map((line) => line.stop()));
-    await Promise.allSettled([...bridges].map((bridge) => bridge.close()));
-    await Promise.allSettled([...children].map((child) => stopChild(child)));
+    await processes.stopAll();
     for (const ns of namespaces) await removeNamespace(ns);
     unregisterExitCleanup();
   };
@@ -233,20 +232,9 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       return dcAddress(k);
     },
 
-    exec: (ns, argv, runOptions) => run(inNetns(ns, argv), runOptions),
-    spawn: (ns, argv, spawnOptions = {}) => {
-      const command = inNetns(ns, argv);
-      const child = spawnChild(command[0]!, command.slice(1), spawnOptions);
-      children.add(child);
-      killOnProcessExit(child);
-      child.once('exit', () => children.delete(child));
-      return child;
-    },
-    bridge: async (ns, port, host) => {
-      const bridge = await bridgeIntoNetns(ns, port, host);
-      bridges.add(bridge);
-      return bridge;
-    },
+    exec: processes.exec,
+    spawn: processes.spawn,
+    bridge: processes.bridge,
 
     setRate: async (direction, rate, site) => {
       checkSite(site);
@@ -324,13 +312,4 @@ function dcHostOf(address: string): number {
   const host = match ? Number(match[1]) : NaN;
   if (!(host >= 1 && host <= 254)) throw new Error(`setDelay: dcAddress must be a dc address 198.18.100.x, got ${address}`);
   return host;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-  await exited;
-  clearTimeout(timer);
 }

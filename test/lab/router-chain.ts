@@ -2,9 +2,10 @@
 // route can be switched to a bypass (one hop fewer), a router can blackhole traffic, and two
 // routers can be made to route into each other (a loop). Needs root and the Debian packages
 // iproute2 and nftables. Namespace names and stale-lab cleanup as in lab.ts (naming.ts).
-import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { killOnProcessExit, onProcessExit } from '../support/exit-cleanup.js';
-import { bridgeIntoNetns, type NetnsBridge } from '../support/netns-bridge.js';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { onProcessExit } from '../support/exit-cleanup.js';
+import type { NetnsBridge } from '../support/netns-bridge.js';
+import { namespaceProcesses } from './namespace-processes.js';
 import { cleanupStaleLabs, newLabPrefix, removeNamespace, removeNamespaceSync } from './naming.js';
 import { inNetns, run, type RunOptions, type RunResult } from './run.js';
 
@@ -56,11 +57,10 @@ export async function createRouterChain(): Promise<RouterChain> {
   const [r1, r2, r3] = routers;
   const dc = `${prefix}-dc`;
   const namespaces = [site, ...routers, dc];
-  const children = new Set<ChildProcess>();
-  const bridges = new Set<NetnsBridge>();
+  const processes = namespaceProcesses();
   let destroyed = false;
   const unregisterExitCleanup = onProcessExit(() => {
-    for (const child of children) child.kill('SIGKILL');
+    processes.killAll();
     for (const ns of namespaces) removeNamespaceSync(ns);
   });
   const ip = (ns: string, ...args: string[]) => run(['ip', '-n', ns, ...args]);
@@ -76,8 +76,7 @@ export async function createRouterChain(): Promise<RouterChain> {
   const destroy = async () => {
     if (destroyed) return;
     destroyed = true;
-    await Promise.allSettled([...bridges].map((bridge) => bridge.close()));
-    for (const child of children) child.kill('SIGKILL');
+    await processes.stopAll();
     for (const ns of namespaces) await removeNamespace(ns);
     unregisterExitCleanup();
   };
@@ -112,20 +111,9 @@ export async function createRouterChain(): Promise<RouterChain> {
     site,
     routers,
     dc,
-    exec: (ns, argv, options) => run(inNetns(ns, argv), options),
-    spawn: (ns, argv, options = {}) => {
-      const command = inNetns(ns, argv);
-      const child = spawnChild(command[0]!, command.slice(1), options);
-      children.add(child);
-      killOnProcessExit(child);
-      child.once('exit', () => children.delete(child));
-      return child;
-    },
-    bridge: async (ns, port, host) => {
-      const bridge = await bridgeIntoNetns(ns, port, host);
-      bridges.add(bridge);
-      return bridge;
-    },
+    exec: processes.exec,
+    spawn: processes.spawn,
+    bridge: processes.bridge,
     useBypass: (enabled) => routeToDc(r1, enabled ? '198.19.13.3' : '198.19.12.2').then(() => undefined),
     blackhole: async (index, enabled) => {
       const ruleset = enabled

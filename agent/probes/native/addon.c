@@ -1,5 +1,6 @@
 // linkmon's native addon: socket operations Node does not offer, each in its own source file
-// with an init function that adds its object to the exports (see binding.gyp).
+// with an init function that adds its object to the exports (see binding.gyp); what the sockets
+// share is in polled_socket.c.
 #include <node_api.h>
 
 napi_value icmp_socket_init(napi_env env, napi_value exports);
