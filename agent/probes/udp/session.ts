@@ -1,4 +1,3 @@
-import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { decodeReflectorPacket, encodeSenderPacket, REFLECTION_MIN_BYTES, type DecodedReflection } from '../../../lib/stamp/packet.js';
 import { LINKMON_ERROR_ESTIMATE, MonotonicWallClock } from '../../../lib/stamp/timestamp.js';
@@ -7,6 +6,7 @@ import { describeError, reasonFromError } from '../reasons.js';
 import { failure, type ProbeResult } from '../types.js';
 import { DirectionalLoss, type DirectionTally, type ReflectorMode } from './loss.js';
 import { probeIndex, ReplyAnalysis, wireSeq, type Direction } from './replies.js';
+import { openDgramSocket, type ReflectorSocket } from './socket.js';
 
 export const DIRECTIONS: readonly Direction[] = ['site_to_dc', 'dc_to_site'];
 export type { Direction };
@@ -43,9 +43,9 @@ const SENT_WINDOW = 4096;
  * session), our packets numbered 0, 2, 3, ..., and the bookkeeping that turns reflections into a
  * round-trip time per probe plus loss, jitter, reordering and duplicates per direction.
  *
- * Clocks: T1 and T4 are monotonic readings (process.hrtime.bigint()), so the round trip
- * (T4 − T1) − (T3 − T2) needs only our own clock and the reflector's two readings of its own; the
- * wall-clock T1 the format requires is derived from the same monotonic reading.
+ * Clocks: T1 and T4 are the socket's monotonic readings (process.hrtime.bigint()), so the round
+ * trip (T4 − T1) − (T3 − T2) needs only our own clock and the reflector's two readings of its own;
+ * the wall-clock T1 the format requires is derived from the monotonic clock too (MonotonicWallClock).
  */
 export class UdpSession {
   private nextK = 0;
@@ -61,14 +61,9 @@ export class UdpSession {
   private closed = false;
   private readonly watched = new WeakSet<AbortSignal>();
 
-  private constructor(
-    private readonly socket: Socket,
-    readonly options: UdpSessionOptions,
-  ) {
-    socket.on('message', (packet) => this.onReply(packet, process.hrtime.bigint()));
-    // On a connected socket an ICMP port-unreachable surfaces here as ECONNREFUSED.
-    socket.on('error', (err) => this.failInFlight(failure(reasonFromError(err), `${options.host}:${options.port}: ${describeError(err)}`)));
-  }
+  private socket!: ReflectorSocket;
+
+  private constructor(readonly options: UdpSessionOptions) {}
 
   /** Resolves the host once and connects a socket to it; a failure is a probe result, not a throw. */
   static async open(options: UdpSessionOptions): Promise<UdpSession | ProbeResult> {
@@ -79,20 +74,16 @@ export class UdpSession {
     } catch (err) {
       return failure('dns', `resolve ${options.host}: ${describeError(err)}`);
     }
-    const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
+    const session = new UdpSession(options);
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.connect(options.port, address, () => {
-          socket.off('error', reject);
-          resolve();
-        });
+      session.socket = await openDgramSocket(address, family === 6 ? 6 : 4, options.port, {
+        onMessage: (packet, receivedNs) => session.onReply(packet, receivedNs),
+        onError: (err) => session.failInFlight(failure(reasonFromError(err), `${options.host}:${options.port}: ${describeError(err)}`)),
       });
     } catch (err) {
-      socket.close();
       return failure(reasonFromError(err), `connect ${options.host}:${options.port}: ${describeError(err)}`);
     }
-    return new UdpSession(socket, options);
+    return session;
   }
 
   /** Sends one packet and resolves with its RTT, or a failure once `timeoutSeconds` has passed. */
@@ -101,8 +92,7 @@ export class UdpSession {
     if (signal.aborted) return Promise.resolve(failure('timeout', 'probe aborted (agent stopping or reloading)'));
     this.clock.refresh();
     const k = this.nextK++;
-    const txMonoNs = process.hrtime.bigint();
-    const txWallNs = this.clock.wallNs(txMonoNs);
+    const txWallNs = this.clock.wallNs(process.hrtime.bigint());
     const packet = encodeSenderPacket({ seq: wireSeq(k), timestampNs: txWallNs, errorEstimate: LINKMON_ERROR_ESTIMATE }, this.options.packetBytes);
     this.sentWallNs.set(k, txWallNs);
     if (this.sentWallNs.size > SENT_WINDOW) this.sentWallNs.delete(this.sentWallNs.keys().next().value!);
@@ -122,11 +112,9 @@ export class UdpSession {
         this.report();
         settle(this.timeoutResult(timeoutSeconds, invalidBefore));
       }, timeoutSeconds * 1000);
-      this.inFlight.set(k, { txMonoNs, resolve: settle, timer, invalidBefore });
       this.loss.sent(k);
-      this.socket.send(packet, (err) => {
-        if (err) settle(failure(reasonFromError(err), `send to ${this.options.host}:${this.options.port}: ${describeError(err)}`));
-      });
+      // The round trip starts when the packet went to the kernel, a moment after T1 was written into it.
+      this.inFlight.set(k, { txMonoNs: this.socket.send(packet), resolve: settle, timer, invalidBefore });
     });
   }
 
