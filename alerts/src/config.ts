@@ -176,8 +176,15 @@ export const alertsConfig = {
    * not here: they come from each link's config as linkmon_link_* metrics.
    */
   capacity: {
-    /** Rate window of the utilisation recording rules (their names end in `ratio_rate<window>`). */
+    /** Rate window of the live utilisation rules (their names end in `ratio_rate<window>`), read by LinkSaturated and the dashboards' graphs. */
     window: '5m',
+    /**
+     * Planning figures use aligned windows [t, t + alignedWindow) with t a multiple of it (docs/capacity.md).
+     * Their recording group runs at this interval and records each window once, `windowLag` after it ends
+     * so that samples scraped just before the end are in (a scrape started then can take up to scrape_timeout).
+     */
+    alignedWindow: '5m',
+    windowLag: '1m',
     /**
      * Throughput-test traffic is subtracted from a link's traffic when the test target's `link` label is
      * the link's name. The interface direction each test direction shows up in, for an HSL interface on
@@ -186,25 +193,37 @@ export const alertsConfig = {
     testTrafficDirections: { site_to_dc: 'out', dc_to_site: 'in' } as Record<'site_to_dc' | 'dc_to_site', 'in' | 'out'>,
     /** Tests count HTTP payload; on the wire TCP/IP/Ethernet headers add ~4.6% (1514 / 1448 bytes per segment). */
     testTrafficOverhead: 1.05,
+    /** The capacity rules read each link term (linkmon_link_*) as its newest value within this window. */
+    termLookback: '1h',
     /** Busy hours in UK local time (GMT, or BST from the last Sunday of March to the last Sunday of October): [from, to) on these days (1 = Monday). */
     busyHours: { from: 8, to: 18, days: [1, 2, 3, 4, 5] },
-    /** The daily and the long busy-hour 95th percentiles. */
+    /** Utilisation levels whose hours above are counted per month (all hours and busy hours). */
+    hoursAbove: [0.7, 0.9],
+    /** The daily and the rolling busy-hour 95th percentiles. */
     dailyWindow: '1d',
     longWindow: '30d',
-    /** Evaluation interval of the percentile and forecast group (long windows: every 5m is plenty). */
-    longEvaluationInterval: '5m',
+    daily: {
+      /** A weekday's busy-hour p95 needs at least this share of its busy windows (a day with a 6-hour outage gets no value). */
+      minWindowShare: 0.5,
+      /**
+       * The once-a-day rules (daily busy-hour p95, forecast, release) record in the evaluation that falls in
+       * [hourUtc:00, hourUtc:00 + alignedWindow): after 18:00 UK time in both GMT and BST, before midnight.
+       */
+      hourUtc: 19,
+      /** Alerts, dashboards and the report read the newest once-a-day value within this window (two missed days tolerated). */
+      lookback: '3d',
+    },
     forecast: {
-      /** Linear fit over this window of the daily busy-hour p95's median over `smoothing` (so one busy day does not bend it)... */
+      /** Ordinary least squares through the daily busy-hour p95 values of this window... */
       window: '8w',
-      smoothing: '7d',
       /** ...projected to now + the link's lead time + this margin. */
       margin: '30d',
-      /** No forecast before the smoothed daily p95 has this much history (a fit over a few days is noise). */
-      minHistory: '14d',
+      /** No forecast from fewer daily values than this (four weeks of weekdays: projected two or three months ahead, a fit over fewer is noise). */
+      minPoints: 20,
     },
     /** LinkCapacityStepRecommended (ticket). */
     recommendFor: '1h',
-    /** LinkCapacityStepUnused (info): capacity minus one step would have kept the long p95 under the unused ratio for this long. */
+    /** LinkCapacityStepUnused (info): every daily busy-hour p95 against capacity minus one step under the unused ratio for this long. */
     unusedWindow: '90d',
     unusedFor: '1h',
     /** LinkSaturated (page): utilisation above `ratio` for `for`, together with probe loss or a latency rise on the link. */

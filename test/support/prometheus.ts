@@ -40,6 +40,8 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   evaluationInterval?: string;
   extraArgs?: string[];
+  /** A TSDB directory of the caller's (kept when Prometheus stops), instead of a fresh one. */
+  storagePath?: string;
   /**
    * Called with the (empty) TSDB directory before Prometheus starts, e.g. to backfill history with
    * `promtool tsdb create-blocks-from openmetrics <file> <dir>`. Add a long enough
@@ -99,9 +101,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   });
   const configYaml = options.configYaml ?? buildPrometheusConfig(options, ruleFiles);
   writeFileSync(configPath, configYaml);
+  const storagePath = options.storagePath ?? join(dir, 'data');
   if (options.initStorage) {
     try {
-      await options.initStorage(join(dir, 'data'));
+      await options.initStorage(storagePath);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -115,7 +118,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     argv: (listen) => [
       'prometheus',
       `--config.file=${configPath}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--storage.tsdb.path=${storagePath}`,
       `--web.listen-address=${listen}`,
       '--web.enable-lifecycle',
       ...(options.extraArgs ?? []),
