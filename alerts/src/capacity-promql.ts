@@ -118,8 +118,12 @@ export function capacityPromql(config: AlertsConfig) {
   const capacityBytes = term('linkmon_link_capacity_bytes');
   const stepBytes = term('linkmon_link_step_bytes');
 
-  /** The sample a rule of the same group recorded at this evaluation, and nothing older (a backfill writes no staleness markers). */
-  const thisEvaluation = (name: string) => `last_over_time(${name}[${Math.floor(W / 2)}s])`;
+  /**
+   * The sample a rule of the same group recorded at this very evaluation (rules write at the evaluation's
+   * timestamp), and nothing older: an instant selector would reach back 5 minutes to the previous window
+   * where a backfill, which writes no staleness markers, has no sample for this one.
+   */
+  const thisEvaluation = (name: string) => `last_over_time(${name}[1s])`;
   /** The newest value of a series recorded once per window, or once a day. */
   const latestWindow = (name: string) => `last_over_time(${name}[${2 * W}s])`;
   const latestDaily = (name: string) => `last_over_time(${name}[${capacity.daily.lookback}])`;
@@ -155,8 +159,12 @@ export function capacityPromql(config: AlertsConfig) {
   ${capacityBytes}
 )
 unless on (link) (${windowFailedPolls})`;
-  /** At evaluation time T: the last aligned window that ended at least `lag` ago (its end is a multiple of W). */
-  const lastWindow = (expr: string) => `last_over_time((${expr})[${w}:${w}] offset ${capacity.windowLag})`;
+  /**
+   * At evaluation time T: the last aligned window that ended at least `lag` ago. The subquery's steps
+   * are multiples of W, and its range one millisecond short of W holds exactly one of them: when that
+   * window has no value, nothing (never the window before).
+   */
+  const lastWindow = (expr: string) => `last_over_time((${expr})[${W * 1000 - 1}ms:${w}] offset ${capacity.windowLag})`;
   /**
    * A time inside the window recorded at the evaluation time T (which starts in (T − W − lag − W, T − W − lag]):
    * busy-hour boundaries are whole multiples of W, so the window starts in busy hours exactly when this does.

@@ -1,4 +1,4 @@
-import { busyWindowsPerDay, capacityNames, capacityPromql, windowSeconds } from './capacity-promql.js';
+import { busyWindowsPerDay, capacityPromql, windowSeconds } from './capacity-promql.js';
 import type { AlertsConfig } from './config.js';
 import { latencyNames } from './latency.js';
 import { lossNames } from './loss.js';

@@ -5,7 +5,8 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as units from '@grafana/grafana-foundation-sdk/units';
-import { capacityNames } from '../../alerts/src/capacity.js';
+import { monthlyFigures, type FigureUnit, type MonthSpan } from '../../alerts/src/capacity-monthly.js';
+import { capacityNames, capacityPromql } from '../../alerts/src/capacity-promql.js';
 import { durationSeconds } from '../../lib/units.js';
 import {
   DASHBOARD_UIDS,
@@ -26,8 +27,12 @@ import { agentSeries, rule } from './promql.js';
 import { AGENT_SELECTOR, LINK_THRESHOLD_DEFAULTS, alertsConfig, utilisationLevels } from './thresholds.js';
 
 const RULES = capacityNames(alertsConfig);
+const Q = capacityPromql(alertsConfig);
 const LINK = 'link="$link"';
 const { capacity } = alertsConfig;
+/** The newest value of a rule recorded once per window, or once a day (an instant selector would often find none). */
+const latestWindow = (name: string) => Q.latestWindow(rule(name, LINK));
+const latestDaily = (name: string) => Q.latestDaily(rule(name, LINK));
 
 /** A per-link term exported by the agents (linkmon_link_*): one value even if several agents export it. */
 const term = (metric: string, ...matchers: string[]) => `max by (link) (${agentSeries(metric, LINK, ...matchers)})`;
@@ -59,20 +64,20 @@ function p95LongStat() {
     .unit(units.PercentUnit)
     .decimals(1)
     .thresholds(alertThresholds({ amber: LINK_THRESHOLD_DEFAULTS.recommend }))
-    .withTarget(instantQuery(rule(RULES.p95BusyLong, LINK), 'p95'));
+    .withTarget(instantQuery(latestWindow(RULES.p95BusyLong), 'p95'));
 }
 
 function forecastStat() {
   return defaultStat()
     .title('Forecast at lead time + margin')
     .description(
-      `Busy-hour p95 projected by a linear fit over ${capacity.forecast.window} to now + the step's lead time + ${capacity.forecast.margin}. ` +
+      `Busy-hour p95 projected by a least-squares line through the daily busy-hour p95 of the last ${capacity.forecast.window} (fitted once a day) to now + the step's lead time + ${capacity.forecast.margin}. ` +
         `Amber above the forecast ratio (default ${LINK_THRESHOLD_DEFAULTS.forecast * 100}%): LinkCapacityStepRecommended.`,
     )
     .unit(units.PercentUnit)
     .decimals(1)
     .thresholds(alertThresholds({ amber: LINK_THRESHOLD_DEFAULTS.forecast }))
-    .withTarget(instantQuery(rule(RULES.forecast, LINK), 'forecast'));
+    .withTarget(instantQuery(latestDaily(RULES.forecast), 'forecast'));
 }
 
 function crossingStat() {
@@ -85,7 +90,7 @@ function crossingStat() {
     .noValue('not rising')
     .thresholds(neutralThresholds())
     .colorMode(common.BigValueColorMode.None)
-    .withTarget(instantQuery(`1000 * ${rule(RULES.forecastCrossing, LINK)}`, 'crossing'));
+    .withTarget(instantQuery(`1000 * ${latestDaily(RULES.forecastCrossing)}`, 'crossing'));
 }
 
 function timeToOrderStat() {
@@ -99,7 +104,7 @@ function timeToOrderStat() {
     .unit(units.Seconds)
     .noValue('not rising')
     .thresholds(alertThresholds({ red: 0, amber: margin }, 'lower'))
-    .withTarget(instantQuery(`${rule(RULES.forecastCrossing, LINK)} - on (link) ${term('linkmon_link_step_lead_time_seconds')} - time()`, 'time left'));
+    .withTarget(instantQuery(`${latestDaily(RULES.forecastCrossing)} - on (link) ${term('linkmon_link_step_lead_time_seconds')} - time()`, 'time left'));
 }
 
 function recommendedCapacityStat() {
@@ -111,7 +116,7 @@ function recommendedCapacityStat() {
     )
     .unit(units.BitsPerSecondSI)
     .thresholds(neutralThresholds())
-    .withTarget(instantQuery(`8 * ${rule(RULES.capacityRecommended, LINK)}`, 'recommended'));
+    .withTarget(instantQuery(`8 * ${latestWindow(RULES.capacityRecommended)}`, 'recommended'));
 }
 
 function annualCostStat() {
@@ -121,7 +126,7 @@ function annualCostStat() {
     .unit(units.Pounds)
     .decimals(0)
     .thresholds(neutralThresholds())
-    .withTarget(instantQuery(rule(RULES.annualCostRecommended, LINK), 'per year'));
+    .withTarget(instantQuery(latestWindow(RULES.annualCostRecommended), 'per year'));
 }
 
 function oneOffCostStat() {
@@ -131,7 +136,7 @@ function oneOffCostStat() {
     .unit(units.Pounds)
     .decimals(0)
     .thresholds(neutralThresholds())
-    .withTarget(instantQuery(rule(RULES.oneOffCostRecommended, LINK), 'one-off'));
+    .withTarget(instantQuery(latestWindow(RULES.oneOffCostRecommended), 'one-off'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +219,7 @@ function dailyP95Timeseries() {
   return defaultTimeseries()
     .title('Daily busy-hour p95')
     .description(
-      `Bars: each day's 95th percentile of busy-hour utilisation (busier direction, test traffic excluded). Line: the ${capacity.longWindow} busy-hour p95 ` +
+      `Bars: each weekday's 95th percentile of its busy-hour windows (max(in, out), test traffic excluded; none for a day with less than half of them), shown at the next midnight. Line: the ${capacity.longWindow} busy-hour p95 ` +
         'the recommendation is based on. Dashed: the link’s recommend and forecast ratios.',
     )
     .height(9)
@@ -225,7 +230,7 @@ function dailyP95Timeseries() {
     .thresholds(alertThresholds({ amber: LINK_THRESHOLD_DEFAULTS.recommend }))
     .drawStyle(common.GraphDrawStyle.Bars)
     .fillOpacity(60)
-    .withTarget(prometheusQuery(rule(RULES.p95BusyDaily, LINK), 'daily busy-hour p95'))
+    .withTarget(prometheusQuery(`last_over_time(${rule(RULES.p95BusyDaily, LINK)}[${capacity.dailyWindow}])`, 'daily busy-hour p95'))
     .withTarget(prometheusQuery(rule(RULES.p95BusyLong, LINK), `${capacity.longWindow} busy-hour p95`))
     .withTarget(prometheusQuery(`max by (link, threshold) (${agentSeries('linkmon_link_threshold_ratio', LINK, 'threshold=~"recommend|forecast"')})`, '{{threshold}} ratio'))
     .withOverride({
@@ -240,35 +245,44 @@ function dailyP95Timeseries() {
     .withOverride({ matcher: { id: 'byName', options: 'forecast ratio' }, properties: thresholdLine('red') });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Monthly figures: the queries of `linkmon report` (alerts/src/capacity-monthly.ts), one row per month
+
+/** The (length, previous month's length) pairs the calendar has, in days. */
+const MONTH_SPANS: MonthSpan[] = [
+  { days: 31, previousDays: 31 },
+  { days: 31, previousDays: 30 },
+  { days: 30, previousDays: 31 },
+  { days: 28, previousDays: 31 },
+  { days: 29, previousDays: 31 },
+  { days: 31, previousDays: 28 },
+  { days: 31, previousDays: 29 },
+];
+
 /**
- * A statistic of one calendar month (UTC) of 5-minute utilisation, evaluated at 00:00 UTC on the
- * 1st of the next month; empty at every other step. The window must be exactly the month that just
- * ended, so there is one branch per month length, chosen by days_in_month of the previous day.
+ * A monthly figure at 00:00 UTC on the 1st of the next month (where the report evaluates it), empty at
+ * every other step. Grafana cannot vary a query's range per step, so there is one branch per month
+ * length (and previous month's length, for figures that read both), chosen by days_in_month.
  */
-function monthly(statistic: (range: string) => string): string {
-  return [28, 29, 30, 31]
-    .map((days) => `(${statistic(`[${days}d]`)} and on () (day_of_month() == 1 and days_in_month(vector(time() - 86400)) == ${days}))`)
-    .join(' or ');
+export function monthly(expr: (span: MonthSpan) => string): string {
+  const dependsOnPrevious = expr({ days: 31, previousDays: 30 }) !== expr({ days: 31, previousDays: 31 });
+  const spans = dependsOnPrevious ? MONTH_SPANS : [28, 29, 30, 31].map((days) => ({ days, previousDays: 31 }));
+  return spans
+    .map((span) => {
+      const previous = dependsOnPrevious ? ` and days_in_month(vector(time() - ${(span.days + 1) * 86400})) == ${span.previousDays}` : '';
+      return `(${expr(span)}) and on () (day_of_month() == 1 and days_in_month(vector(time() - 86400)) == ${span.days}${previous})`;
+    })
+    .join('\nor\n');
 }
 
-function monthlyTable() {
-  const series = (direction: string) => rule(RULES.utilisationByDirection, LINK, `direction="${direction}"`);
-  const columns = [
-    { refId: 'P95_IN', name: 'p95 in', expr: monthly((r) => `quantile_over_time(0.95, ${series('in')}${r})`) },
-    { refId: 'P95_OUT', name: 'p95 out', expr: monthly((r) => `quantile_over_time(0.95, ${series('out')}${r})`) },
-    { refId: 'P99_IN', name: 'p99 in', expr: monthly((r) => `quantile_over_time(0.99, ${series('in')}${r})`) },
-    { refId: 'P99_OUT', name: 'p99 out', expr: monthly((r) => `quantile_over_time(0.99, ${series('out')}${r})`) },
-    { refId: 'MAX_IN', name: 'max in', expr: monthly((r) => `max_over_time(${series('in')}${r})`) },
-    { refId: 'MAX_OUT', name: 'max out', expr: monthly((r) => `max_over_time(${series('out')}${r})`) },
-  ];
-  const rangeTable = (expr: string, refId: string) =>
-    prometheusQuery(expr, '').format(prometheus.PromQueryFormat.Table).interval('1d').refId(refId);
+const UNITS: Record<FigureUnit, string> = { ratio: units.PercentUnit, change: units.PercentUnit, hours: 'h', windows: units.Short, count: units.Short };
+
+/** A table of monthly figures: one column per (figure, extra matcher), rows by month. */
+function monthlyTableOf(title: string, description: string, columns: Array<{ refId: string; name: string; unit: FigureUnit; expr: string }>, coloured: boolean) {
+  const rangeTable = (expr: string, refId: string) => prometheusQuery(expr, '').format(prometheus.PromQueryFormat.Table).interval('1d').refId(refId);
   let table = defaultTable()
-    .title('Monthly utilisation, last 13 months')
-    .description(
-      'Per calendar month (UTC): 95th and 99th percentile and maximum of the 5-minute utilisation per direction, test traffic excluded, all hours. ' +
-        `Colours: the default recommend ratio (amber) and LinkSaturated (red). ${DIRECTIONS_NOTE} Needs 13 months of history in Prometheus or its long-term store.`,
-    )
+    .title(title)
+    .description(`${description} Months are calendar months (UTC) by window start, evaluated as \`linkmon report\` does (same queries). ${DIRECTIONS_NOTE} Needs 13 months of history in Prometheus or its long-term store.`)
     .height(14)
     .span(24)
     .timeFrom('13M')
@@ -295,11 +309,67 @@ function monthlyTable() {
       matcher: { id: 'byName', options: `Value #${column.refId}` },
       properties: [
         { id: 'displayName', value: column.name },
-        { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
+        { id: 'unit', value: UNITS[column.unit] },
+        ...(column.unit === 'windows' || column.unit === 'count' ? [{ id: 'decimals', value: 0 }] : column.unit === 'hours' ? [{ id: 'decimals', value: 2 }] : []),
+        { id: 'custom.cellOptions', value: { type: coloured && column.unit === 'ratio' ? common.TableCellDisplayMode.ColorText : common.TableCellDisplayMode.Auto } },
       ],
     });
   }
   return table;
+}
+
+const refId = (key: string) => key.toUpperCase();
+
+/** Per link: max(in, out), busy hours, hours above, windows and data quality, as the report's monthly table. */
+export function monthlyTable() {
+  const figures = monthlyFigures(alertsConfig).filter((f) => f.by === 'link');
+  return monthlyTableOf(
+    'Monthly utilisation, last 13 months',
+    "Per month: mean, p95, p99 and max of the aligned 5-minute windows' value max(in, out) (test traffic excluded, all hours), busy-hour p95 and its growth on the month before, hours above each level (all and busy hours), windows used and excluded, and data-quality counts. Colours: the default recommend ratio (amber) and LinkSaturated (red).",
+    figures.map((f) => ({ refId: refId(f.key), name: f.title, unit: f.unit, expr: monthly((span) => f.expr(span, LINK)) })),
+    true,
+  );
+}
+
+/** Per link and direction: mean, p95, p99, max. */
+export function monthlyDirectionTable() {
+  const figures = monthlyFigures(alertsConfig).filter((f) => f.by === 'direction');
+  return monthlyTableOf(
+    'Monthly utilisation per direction, last 13 months',
+    'Per month and direction: mean, p95, p99 and max of the aligned 5-minute windows.',
+    (['in', 'out'] as const).flatMap((direction) =>
+      figures.map((f) => ({ refId: refId(`${f.key}_${direction}`), name: `${direction}: ${f.title.replace(/ per direction$/, '')}`, unit: f.unit, expr: monthly((span) => f.expr(span, LINK, `direction="${direction}"`)) })),
+    ),
+    true,
+  );
+}
+
+/** Per site: its share of demand and the hours its agent was not scraped, month by month. */
+export function monthlySitesTimeseries() {
+  const figures = monthlyFigures(alertsConfig).filter((f) => f.by === 'site');
+  let panel = defaultTimeseries()
+    .title("Sites' share of demand and agent downtime by month")
+    .description(
+      "At the start of each month, the month before: each site's share of the traffic of the uplinks its own agent polls (the report's site shares; sites polling none are absent), " +
+        'and the hours its agent could not be scraped (right axis).',
+    )
+    .height(9)
+    .span(24)
+    .timeFrom('13M')
+    .interval('1d')
+    .unit(units.PercentUnit)
+    .min(0)
+    .thresholds(neutralThresholds())
+    .drawStyle(common.GraphDrawStyle.Points)
+    .pointSize(8);
+  for (const f of figures) panel = panel.withTarget(prometheusQuery(monthly((span) => f.expr(span, LINK)), `{{site}} ${f.title.toLowerCase()}`).refId(refId(f.key)));
+  return panel.withOverride({
+    matcher: { id: 'byRegexp', options: '.* agent down \\(hours\\)$' },
+    properties: [
+      { id: 'unit', value: 'h' },
+      { id: 'custom.axisPlacement', value: common.AxisPlacement.Right },
+    ],
+  });
 }
 
 export function capacityDashboard(): dashboard.Dashboard {
@@ -332,6 +402,9 @@ export function capacityDashboard(): dashboard.Dashboard {
     .withPanel(testShareTimeseries())
     .withRow(new dashboard.RowBuilder('Percentiles'))
     .withPanel(dailyP95Timeseries())
-    .withPanel(monthlyTable());
+    .withRow(new dashboard.RowBuilder('Monthly figures (as in the monthly report)'))
+    .withPanel(monthlyTable())
+    .withPanel(monthlyDirectionTable())
+    .withPanel(monthlySitesTimeseries());
   return finalise(builder.build());
 }

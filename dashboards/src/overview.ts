@@ -24,7 +24,7 @@ import {
   linkmonDashboard,
 } from './common.js';
 import { ALERT_QUANTILE, JITTER_KINDS, JITTER_WINDOW, LATENCY_WINDOW, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, rule } from './promql.js';
-import { capacityNames } from '../../alerts/src/capacity.js';
+import { capacityNames, capacityPromql } from '../../alerts/src/capacity-promql.js';
 import {
   AGENT_SELECTOR,
   CAID_LINK,
@@ -279,7 +279,7 @@ function hslBusyHourStat() {
     .decimals(1)
     .thresholds(alertThresholds({ amber: LINK_THRESHOLD_DEFAULTS.recommend }))
     .links([capacityLink()])
-    .withTarget(instantQuery(rule(CAPACITY.p95BusyLong, CAID), 'p95'));
+    .withTarget(instantQuery(capacityPromql(alertsConfig).latestWindow(rule(CAPACITY.p95BusyLong, CAID)), 'p95'));
 }
 
 function hslUtilisationTimeseries() {

@@ -1,42 +1,23 @@
 // Thirteen months of HSL utilisation cannot be produced in a test, so the live dashboard test
-// backfills them: this module generates the capacity recording-rule series as the rules would have
-// recorded them (hourly samples), writes them as OpenMetrics and turns them into TSDB blocks with
-// `promtool tsdb create-blocks-from openmetrics` (Debian package prometheus).
+// backfills them: this module generates, hourly, the capacity recording-rule series as the rules would
+// have recorded them (aligned windows, the once-a-day busy-hour p95 and its least-squares trend) and the
+// raw series the monthly figures read besides (the link's counters and terms, a site's uplink, `up`),
+// writes them as OpenMetrics and turns them into TSDB blocks with `promtool tsdb create-blocks-from
+// openmetrics` (Debian package prometheus). Hourly is enough for every panel to have data; the figures
+// themselves are checked against the real rules in test/report/capacity-report.test.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capacityNames } from '../../alerts/src/capacity.js';
+import { capacityNames } from '../../alerts/src/capacity-promql.js';
 import { alertsConfig } from '../../alerts/src/config.js';
-import { durationSeconds } from '../../lib/units.js';
 import { LINK_THRESHOLD_DEFAULTS } from '../../dashboards/src/thresholds.js';
+import { dailyBusyP95, dailyFits, isBusy, quantile, type Window } from '../support/capacity-definitions.js';
+import { ukLocal } from '../support/capacity-history.js';
 
 const HOUR = 3600;
 const DAY = 86400;
 const RULES = capacityNames(alertsConfig);
-const ukClock = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: 'numeric', hourCycle: 'h23', weekday: 'short' });
-const WEEKDAY_NUMBER: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 0 };
-
-/** UK local hour and ISO-ish weekday number (0 = Sunday, as PromQL's day_of_week) of a Unix time. */
-function ukLocal(unixSeconds: number): { hour: number; day: number } {
-  const parts = Object.fromEntries(ukClock.formatToParts(new Date(unixSeconds * 1000)).map((p) => [p.type, p.value]));
-  return { hour: Number(parts.hour), day: WEEKDAY_NUMBER[parts.weekday!]! };
-}
-
-function isBusy(unixSeconds: number): boolean {
-  const { hour, day } = ukLocal(unixSeconds);
-  const { from, to, days } = alertsConfig.capacity.busyHours;
-  return days.includes(day) && hour >= from && hour < to;
-}
-
-/** Prometheus's quantile_over_time: linear interpolation between closest ranks, phi × (n − 1). */
-function quantile(phi: number, values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = phi * (sorted.length - 1);
-  const lower = Math.floor(rank);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (rank - lower);
-}
 
 export interface CapacityHistory {
   /** OpenMetrics text. */
@@ -51,37 +32,16 @@ interface Sample {
 }
 
 /**
- * What a `quantile_over_time(phi, series[window])` rule records when evaluated at each of `times`
- * (sorted): the quantile of the samples in (t − window, t], nothing where there are none.
- */
-function rollingQuantile(times: number[], series: Sample[], windowSeconds: number, phi: number): Sample[] {
-  const out: Sample[] = [];
-  let first = 0;
-  let last = 0;
-  for (const t of times) {
-    while (last < series.length && series[last]!.t <= t) last++;
-    while (first < last && series[first]!.t <= t - windowSeconds) first++;
-    if (last > first) out.push({ t, value: quantile(phi, series.slice(first, last).map((s) => s.value)) });
-  }
-  return out;
-}
-
-/**
- * Demand on a `link` growing steadily over `days` (busy-hour peaks from ~35% to ~62% of capacity,
- * so the forecast crosses the thresholds), with office-hours peaks, quiet nights and weekends,
- * downloads (in) heavier than uploads (out). Deterministic: the wobble is a fixed function of time.
- *
- * Written: the 5-minute utilisation rules (per direction, busier direction, busy hours only), the
- * planning rules that later rules read over long windows (daily and 30-day busy-hour p95, the
- * smoothed trend input), each computed here as the rule would have recorded it hourly; and the
- * link's exported terms (capacity, thresholds) as the agent would have exported them.
+ * Demand on a `link` growing steadily over `days` (busy-hour peaks from ~35% to ~62% of capacity, so
+ * the forecast rises), with office-hours peaks, quiet nights and weekends, downloads (in) heavier than
+ * uploads (out). Deterministic: the wobble is a fixed function of time.
  */
 export function generateCapacityHistory(link: string, capacityBytes: number, days: number, endUnixSeconds: number): CapacityHistory {
   const to = Math.floor(endUnixSeconds / HOUR) * HOUR;
   const from = to - days * DAY;
-  const byDirection: Record<'in' | 'out', Sample[]> = { in: [], out: [] };
-  const utilisation: Sample[] = [];
-  const busy: Sample[] = [];
+  const windows: Window[] = [];
+  const octets: Sample[] = [];
+  let total = 0;
   for (let t = from; t <= to; t += HOUR) {
     const growth = 0.35 + 0.27 * ((t - from) / (to - from));
     const { hour, day } = ukLocal(t);
@@ -89,33 +49,64 @@ export function generateCapacityHistory(link: string, capacityBytes: number, day
     const officeCurve = Math.max(0, Math.sin((Math.PI * (hour - 7)) / 12));
     const wobble = 0.04 * Math.sin(t / 7919) + 0.02 * Math.sin(t / 1301);
     const inbound = Math.max(0.02, (weekday ? growth * officeCurve : 0.08) + wobble);
-    byDirection.in.push({ t, value: inbound });
-    byDirection.out.push({ t, value: 0.6 * inbound });
-    utilisation.push({ t, value: inbound });
-    if (isBusy(t)) busy.push({ t, value: inbound });
+    windows.push({ start: t, in: inbound, out: 0.6 * inbound, value: inbound, busy: isBusy(t) });
+    total += 1.6 * inbound * capacityBytes * HOUR;
+    octets.push({ t, value: Math.round(total) });
   }
-  const { dailyWindow, longWindow, forecast } = alertsConfig.capacity;
-  const hours = utilisation.map((s) => s.t);
-  const daily = rollingQuantile(hours, busy, durationSeconds(dailyWindow), 0.95);
-  const terms = `${alertsConfig.agentSelector},instance="backfill",site="dc",link="${link}"`;
-  const constant = (value: number) => utilisation.map(({ t }) => ({ t, value }));
+  // Hourly windows stand in for the 5-minute ones: a day has 10 busy ones.
+  const daily = dailyBusyP95(windows, 5);
+  const { daily: once, forecast } = alertsConfig.capacity;
+  const fits = dailyFits(daily, { from, to, hourUtc: once.hourUtc, windowDays: 56, minPoints: forecast.minPoints, horizonSeconds: 60 * DAY, threshold: LINK_THRESHOLD_DEFAULTS.forecast });
+  const at = (seconds: number) => seconds - (seconds % DAY) + once.hourUtc * HOUR;
+
+  const byLink = `link="${link}"`;
+  const hourly = (value: number) => windows.map(({ start }) => ({ t: start, value }));
   const families: [string, [string, Sample[]][]][] = [
-    [RULES.utilisationByDirection, [[`link="${link}",direction="in"`, byDirection.in], [`link="${link}",direction="out"`, byDirection.out]]],
-    [RULES.utilisation, [[`link="${link}"`, utilisation]]],
-    [RULES.utilisationBusy, [[`link="${link}"`, busy]]],
-    [RULES.p95BusyDaily, [[`link="${link}"`, daily]]],
-    [RULES.p95BusyLong, [[`link="${link}"`, rollingQuantile(hours, busy, durationSeconds(longWindow), 0.95)]]],
-    [RULES.trendInput, [[`link="${link}"`, rollingQuantile(hours, daily, durationSeconds(forecast.smoothing), 0.5)]]],
-    ['linkmon_link_capacity_bytes', [[terms, constant(capacityBytes)]]],
-    ['linkmon_link_threshold_ratio', Object.entries(LINK_THRESHOLD_DEFAULTS).map(([threshold, value]) => [`${terms},threshold="${threshold}"`, constant(value)] as [string, Sample[]])],
+    [RULES.windowByDirection, ['in', 'out'].map((d) => [`${byLink},direction="${d}"`, windows.map((w) => ({ t: w.start, value: d === 'in' ? w.in! : w.out! }))] as [string, Sample[]])],
+    [RULES.window, [[byLink, windows.map((w) => ({ t: w.start, value: w.value }))]]],
+    [RULES.windowBusy, [[byLink, windows.filter((w) => w.busy).map((w) => ({ t: w.start, value: w.value }))]]],
+    [RULES.windowAbove, alertsConfig.capacity.hoursAbove.map((level) => [`${byLink},above="${level}"`, windows.filter((w) => w.value > level).map((w) => ({ t: w.start, value: w.value }))] as [string, Sample[]])],
+    [RULES.windowBusyAbove, alertsConfig.capacity.hoursAbove.map((level) => [`${byLink},above="${level}"`, windows.filter((w) => w.busy && w.value > level).map((w) => ({ t: w.start, value: w.value }))] as [string, Sample[]])],
+    [RULES.p95BusyLong, [[byLink, rolling30dBusyP95(windows)]]],
+    [RULES.p95BusyDaily, [[byLink, daily.filter((d) => at(d.day) <= to).map((d) => ({ t: at(d.day), value: d.value }))]]],
+    [RULES.trendSlope, [[byLink, fits.map((f) => ({ t: f.t, value: f.slopePerSecond }))]]],
+    [RULES.trendNow, [[byLink, fits.map((f) => ({ t: f.t, value: f.now }))]]],
+    [RULES.forecast, [[byLink, fits.map((f) => ({ t: f.t, value: f.forecast }))]]],
+    [RULES.forecastCrossing, [[byLink, fits.filter((f) => f.crossing !== undefined).map((f) => ({ t: f.t, value: f.crossing! }))]]],
+    // The link's own series, for the monthly data-quality counts.
+    ['linkmon_link_info', [[`job="linkmon",instance="backfill",site="esb",${byLink},device="dc-router",interface="lo"`, hourly(1)]]],
+    ['linkmon_link_capacity_bytes', [[`job="linkmon",instance="backfill",site="esb",${byLink}`, hourly(capacityBytes)]]],
+    ['linkmon_link_threshold_ratio', Object.entries(LINK_THRESHOLD_DEFAULTS).map(([threshold, value]) => [`job="linkmon",instance="backfill",site="esb",${byLink},threshold="${threshold}"`, hourly(value)] as [string, Sample[]])],
+    ['linkmon_interface_bytes_total', [[`job="linkmon",instance="backfill",site="esb",device="dc-router",interface="lo",direction="in"`, octets]]],
+    ['linkmon_interface_counter_discontinuities_total', [[`job="linkmon",instance="backfill",site="esb",device="dc-router",interface="lo",cause="reboot"`, hourly(0)]]],
+    ['linkmon_snmp_poll_failures_total', [[`job="linkmon",instance="backfill",site="esb",device="dc-router",reason="timeout"`, hourly(0)]]],
+    // Another site polling its own uplink, for the sites' shares; and its agent's `up`.
+    ['linkmon_link_info', [['job="linkmon",instance="uplink-backfill",site="lambeth",link="lambeth-uplink",device="lambeth-router",interface="uplink"', hourly(1)]]],
+    ['linkmon_interface_bytes_total', [['job="linkmon",instance="uplink-backfill",site="lambeth",device="lambeth-router",interface="uplink",direction="out"', octets.map((s) => ({ t: s.t, value: Math.round(s.value / 10) }))]]],
+    ['up', [['job="linkmon",instance="uplink-backfill",site="lambeth"', hourly(1)], [`job="linkmon",instance="backfill",site="esb"`, hourly(1)]]],
   ];
+  // OpenMetrics wants each family's samples together.
+  const byName = new Map<string, [string, Sample[]][]>();
+  for (const [name, series] of families) byName.set(name, [...(byName.get(name) ?? []), ...series]);
   const lines: string[] = [];
-  for (const [name, series] of families) {
+  for (const [name, series] of byName) {
     lines.push(`# TYPE ${name} gauge`);
-    for (const [labels, samples] of series) for (const { t, value } of samples) lines.push(`${name}{${labels}} ${value.toFixed(6)} ${t}`);
+    for (const [labels, samples] of series) for (const { t, value } of samples) lines.push(`${name}{${labels}} ${value} ${t}`);
   }
   lines.push('# EOF');
   return { text: `${lines.join('\n')}\n`, from, to };
+}
+
+/** What the 30-day busy-hour p95 rule would have recorded at each hour: the p95 of the busy windows of the 30 days before. */
+function rolling30dBusyP95(windows: readonly Window[]): Sample[] {
+  const busy = windows.filter((w) => w.busy);
+  let first = 0;
+  let last = 0;
+  return windows.map(({ start: t }) => {
+    while (last < busy.length && busy[last]!.start <= t) last += 1;
+    while (first < last && busy[first]!.start < t - 30 * DAY) first += 1;
+    return { t, value: last > first ? quantile(0.95, busy.slice(first, last).map((w) => w.value)) : Number.NaN };
+  }).filter((s) => Number.isFinite(s.value));
 }
 
 /** Writes `history` as TSDB blocks into `tsdbPath` (a Prometheus --storage.tsdb.path). */

@@ -24,6 +24,7 @@ import { monthsEndingWith, parseMonth, type Month } from '../../report/months.js
 import { backfill, BACKFILL_RETENTION, type Backfill } from '../support/capacity-backfill.js';
 import { dailyBusyP95, dailyFits, directionFigures, linkWindows, monthFigures, prometheusIncrease, stepOnset, type Window } from '../support/capacity-definitions.js';
 import { generateCapacityHistory, type LinkSpec } from '../support/capacity-history.js';
+import { loadGeneratedDashboards, panelQueries, substituteVariables } from '../dashboards/dashboard-queries.js';
 import { openChromium } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/linkmon-process.js';
 import { startPrometheus, type PrometheusInstance, type VectorSample } from '../support/prometheus.js';
@@ -357,6 +358,37 @@ describe('linkmon report over 13 months of backfilled history', () => {
       await browser.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("shows the report's figures in the capacity dashboard's monthly panels (the same queries, as Grafana runs them)", async () => {
+    const capacity = loadGeneratedDashboards().find((d) => d.uid === 'linkmon-capacity')!;
+    const queries = panelQueries(capacity).filter((query) => query.panel.startsWith('Monthly') || query.panel.startsWith("Sites' share"));
+    const keys = new Map<string, { key: string; direction?: string }>();
+    for (const f of monthlyFigures(alertsConfig)) {
+      if (f.by === 'direction') for (const direction of ['in', 'out']) keys.set(`${f.key}_${direction}`.toUpperCase(), { key: f.key, direction });
+      else keys.set(f.key.toUpperCase(), { key: f.key });
+    }
+    // Grafana's daily steps at 00:00 UTC (the dashboard is in UTC), over the last two month ends of the report.
+    const [before, last] = MONTHS.slice(-2) as [Month, Month];
+    const link = linkReport('hsl');
+    let compared = 0;
+    for (const query of queries.filter((x) => x.refId !== 'MONTH')) {
+      const figure = keys.get(query.refId!);
+      expect(figure, `${query.where}: refId ${query.refId} is a figure of the report`).toBeDefined();
+      const result = await prometheus!.queryRange(substituteVariables(query.expr, { link: link.link }), before.end - 2 * DAY, last.end, DAY);
+      for (const series of result) {
+        // One row per month: nothing on the other days.
+        expect(series.values.map(([t]) => t).sort(), query.where).toEqual([before.end, last.end]);
+        for (const m of [before, last]) {
+          const month = link.months.find((x) => x.month === m.label)!;
+          const site = series.metric.site;
+          const want = site !== undefined ? month.sites[site]?.[figure!.key] : figure!.direction !== undefined ? month.directions[figure!.direction]?.[figure!.key] : month.figures[figure!.key];
+          expect(series.values.find(([t]) => t === m.end)?.[1], `${query.where} ${m.label}${site ? ` ${site}` : ''}`).toBe(want === undefined ? undefined : String(want));
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(50);
   });
 
   it('gives the same figures from VictoriaMetrics fed through the remote_write block of prometheus/prometheus.yml (within 0.5%)', async () => {

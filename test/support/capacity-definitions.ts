@@ -189,7 +189,7 @@ export interface FitDay {
  */
 export function dailyFits(daily: ReadonlyArray<{ day: number; value: number }>, o: { from: number; to: number; hourUtc: number; windowDays: number; minPoints: number; horizonSeconds: number; threshold: number }): FitDay[] {
   const fits: FitDay[] = [];
-  for (let day = o.from - (o.from % DAY); day < o.to; day += DAY) {
+  for (let day = o.from - (o.from % DAY); day + o.hourUtc * 3600 <= o.to; day += DAY) {
     const t = day + o.hourUtc * 3600;
     const points = daily.filter((d) => d.day + o.hourUtc * 3600 > t - o.windowDays * DAY && d.day + o.hourUtc * 3600 <= t).map((d) => ({ x: d.day + o.hourUtc * 3600 - t, y: d.value }));
     if (points.length < o.minPoints) continue;
