@@ -8,6 +8,8 @@ import { runAgentProcess } from '../agent/process.js';
 import { runResponderProcess } from '../responder/process.js';
 import { loadWebConfig } from '../web/config-load.js';
 import { LINKMON_VERSION } from '../lib/version.js';
+import { REPORT_USAGE } from '../report/args.js';
+import { runReport } from '../report/main.js';
 
 const USAGE = `linkmon ${LINKMON_VERSION}: link-health monitoring agent and Prometheus exporter
 
@@ -20,6 +22,9 @@ Usage:
   linkmon throughput --config FILE [--target NAME] [--stdin]
                                        run the config's throughput tests now, one JSON line per
                                        direction (--stdin: one "<target> <download|upload>" per line)
+  linkmon report --prometheus URL [--month YYYY-MM] [...]
+                                       the monthly capacity report (docs/capacity.md; --help for
+                                       its options; exit 3 when the month has no data or the link is unknown)
   linkmon --help | --version
 
 Options:
@@ -83,6 +88,14 @@ function requireConfig(command: string, options: Map<string, string>): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'report') {
+    // Its own options (report/args.ts); it reads Prometheus only and never runs at a site.
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(REPORT_USAGE);
+      return 0;
+    }
+    return runReport(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, now: () => Date.now() / 1000 });
+  }
   const { command, options, flags } = parseArgs(argv);
   if (flags.has('--help') || flags.has('-h')) {
     process.stdout.write(USAGE);

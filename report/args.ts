@@ -1,6 +1,7 @@
 // The command line of `linkmon report` (docs/capacity.md, "linkmon report"). Every bad value is a
 // ReportError of kind 'usage' naming the option, what it got and what was expected.
 import { parseArgs } from 'node:util';
+import { parseDurationSeconds } from '../lib/units.js';
 import { ReportError } from './errors.js';
 import { parseMonth, previousMonth, type Month } from './months.js';
 
@@ -33,17 +34,15 @@ export const REPORT_USAGE = `linkmon report --prometheus URL [--month YYYY-MM] [
 `;
 
 const MAX_MONTHS = 36;
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 function usage(message: string): ReportError {
   return new ReportError('usage', message);
 }
 
 function parseTimeout(text: string): number {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
-  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : 0;
-  if (ms <= 0) throw usage(`--timeout "${text}": expected a duration like 30s or 2m`);
-  return ms;
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined || seconds <= 0) throw usage(`--timeout "${text}": expected a duration like 30s or 2m`);
+  return Math.round(seconds * 1000);
 }
 
 export function parseReportArgs(argv: readonly string[], nowSeconds: number): ReportOptions {

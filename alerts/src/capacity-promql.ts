@@ -2,7 +2,8 @@
 // alerts (capacity.ts), the monthly figures of the report and the dashboard (capacity-monthly.ts)
 // are all built from these, so a definition changes in one place.
 import type { AlertsConfig } from './config.js';
-import { durationSeconds, formatDuration, selector } from './promql.js';
+import { durationSeconds, formatSeconds } from '../../lib/units.js';
+import { selector } from './promql.js';
 
 /** Recorded series of the capacity area; names follow level:metric:operations. */
 export function capacityNames(config: AlertsConfig) {
@@ -131,7 +132,7 @@ export function capacityPromql(config: AlertsConfig) {
    * A range over a once-a-day series holding exactly the values of the last `duration`: recordings are
    * a whole number of days apart, so without its first window the range leaves out the one `duration` ago.
    */
-  const days = (duration: string) => formatDuration(durationSeconds(duration) - W);
+  const days = (duration: string) => formatSeconds(durationSeconds(duration) - W);
 
   // ----- The window (evaluated at its end, inside a subquery whose steps are aligned to the window length)
 

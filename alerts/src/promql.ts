@@ -21,18 +21,6 @@ export function ratioOfRates(part: string, whole: string, by: string, window: st
 (sum by (${by}) (rate(${whole}[${window}])) > 0)`;
 }
 
-/** Seconds as a Prometheus duration, largest units first: 4838100 → "55d23h55m". */
-export function formatDuration(seconds: number): string {
-  let rest = Math.round(seconds);
-  let text = '';
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    const amount = Math.floor(rest / UNIT_SECONDS[unit]!);
-    if (amount > 0) text += `${amount}${unit}`;
-    rest -= amount * UNIT_SECONDS[unit]!;
-  }
-  return text === '' ? '0s' : text;
-}
-
 /** One entry per named link (matcher `link="x"`) and one for every other link (`link!~"x|y"`). */
 export function perLink<T>(table: PerLink<T>): Array<{ link: string | undefined; matcher: string | undefined; value: T }> {
   const named = Object.keys(table)

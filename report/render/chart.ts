@@ -1,7 +1,7 @@
 // The report's chart as inline SVG: monthly p95 and busy-hour p95 (max(in, out)) against capacity and
 // thresholds, with the forecast line. Each point carries its series, month and value as data
 // attributes, and the plot area its scale, so a reader (or a test) can check a point against the numbers.
-import { durationSeconds } from '../../alerts/src/promql.js';
+import { durationSeconds } from '../../lib/units.js';
 import type { AlertsConfig } from '../../alerts/src/config.js';
 import { percent } from '../format.js';
 import type { LinkReport } from '../model.js';

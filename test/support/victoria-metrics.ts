@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnProcessExit } from './exit-cleanup.js';
-import { freeLoopbackPort } from './prometheus.js';
+import { freeLoopbackPort } from './ports.js';
 
 export interface VictoriaMetrics {
   url: string;
