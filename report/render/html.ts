@@ -13,7 +13,7 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; margin-top: 2.5rem; border-bot
 .decision { font-size: 1.1rem; background: #f3f6fb; border-left: 4px solid #1f77b4; padding: 0.6rem 1rem; }
 .decision.order { border-color: #d62728; } .decision.release { border-color: #2ca02c; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; } th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; } th:first-child, td:first-child { text-align: left; white-space: nowrap; }
 th { background: #f4f4f4; } .flags li { color: #8a4b00; } .meta { color: #555; font-size: 0.9rem; }
 `;
 

@@ -5,9 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseReportArgs } from '../../report/args.js';
 
 const DIR = join(import.meta.dirname, '../../deploy/systemd');
 const UNITS = ['linkmon-agent.service', 'linkmon-responder.service'];
+const REPORT_UNITS = ['linkmon-report.service', 'linkmon-report.timer'];
 
 /** section → key → values (a key may repeat). */
 function parseUnit(text: string): Map<string, Map<string, string[]>> {
@@ -30,6 +32,15 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
   return sections;
 }
 
+/** Every linkmon unit: no privilege gain, a read-only system, no home, private /tmp and /dev. */
+const HARDENED = [
+  ['NoNewPrivileges', 'yes'],
+  ['ProtectSystem', 'strict'],
+  ['ProtectHome', 'yes'],
+  ['PrivateTmp', 'yes'],
+  ['PrivateDevices', 'yes'],
+] as const;
+
 const unit = (name: string) => parseUnit(readFileSync(join(DIR, name), 'utf8'));
 const service = (name: string) => unit(name).get('Service')!;
 const value = (name: string, key: string) => service(name).get(key)?.at(-1);
@@ -39,15 +50,7 @@ describe('systemd units', () => {
     expect(value(name, 'User')).toBe('linkmon');
     expect(value(name, 'Group')).toBe('linkmon');
     expect(value(name, 'DynamicUser')).toBeUndefined();
-    for (const [key, expected] of [
-      ['NoNewPrivileges', 'yes'],
-      ['ProtectSystem', 'strict'],
-      ['ProtectHome', 'yes'],
-      ['PrivateTmp', 'yes'],
-      ['PrivateDevices', 'yes'],
-      ['Restart', 'on-failure'],
-      ['RestartPreventExitStatus', '2'],
-    ] as const) {
+    for (const [key, expected] of [...HARDENED, ['Restart', 'on-failure'], ['RestartPreventExitStatus', '2']] as const) {
       expect(value(name, key), key).toBe(expected);
     }
     expect(value(name, 'ExecStart')).toMatch(/^\/usr\/bin\/node \/opt\/linkmon\/dist\/cli\/linkmon\.js (agent|responder) --config \/etc\/linkmon\/\S+\.yaml \$LINKMON_OPTS$/);
@@ -69,12 +72,54 @@ describe('systemd units', () => {
     expect(value(responder, 'ExecReload')).toBeUndefined();
   });
 
-  it('systemd-analyze verify accepts both units without a warning', () => {
+  it('the monthly report runs once as the dedicated user, hardened, writing only its state directory', () => {
+    const report = 'linkmon-report.service';
+    expect(value(report, 'Type')).toBe('oneshot');
+    expect(value(report, 'User')).toBe('linkmon');
+    expect(value(report, 'Group')).toBe('linkmon');
+    for (const [key, expected] of [...HARDENED, ['AmbientCapabilities', ''], ['CapabilityBoundingSet', ''], ['StateDirectory', 'linkmon-reports']] as const) {
+      expect(value(report, key), key).toBe(expected);
+    }
+    expect(value(report, 'ReadWritePaths')).toBeUndefined();
+    expect(unit(report).get('Install')).toBeUndefined();
+    const starts = service(report).get('ExecStart')!;
+    expect(starts.map((line) => /--format (\w+)/.exec(line)?.[1])).toEqual(['html', 'csv']);
+    for (const line of starts) {
+      const [node, cli, command, ...args] = line.split(' ');
+      expect([node, cli, command]).toEqual(['/usr/bin/node', '/opt/linkmon/dist/cli/linkmon.js', 'report']);
+      // The options the unit passes are the report's own, into the state directory.
+      const argv = args.filter((a) => a !== '$LINKMON_REPORT_OPTS').map((a) => a.replace('${LINKMON_REPORT_PROMETHEUS}', 'http://prometheus:9090'));
+      expect(parseReportArgs(argv, Date.now() / 1000).out).toEqual({ dir: '/var/lib/linkmon-reports' });
+    }
+  });
+
+  it('the report timer fires on the 1st of each month, and catches up after downtime', () => {
+    const timer = unit('linkmon-report.timer');
+    expect(timer.get('Timer')?.get('OnCalendar')).toEqual(['*-*-01 06:00:00']);
+    expect(timer.get('Timer')?.get('Persistent')).toEqual(['true']);
+    expect(timer.get('Timer')?.get('Unit')).toEqual(['linkmon-report.service']);
+    expect(timer.get('Install')?.get('WantedBy')).toEqual(['timers.target']);
+    const next = spawnSync('systemd-analyze', ['calendar', '--iterations=3', '*-*-01 06:00:00'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TZ: 'UTC' } });
+    const elapses = [...next.stdout.matchAll(/(\d{4}-\d{2}-(\d{2}) 06:00:00)/g)].map((m) => m[2]);
+    expect(elapses, next.stdout).toEqual(['01', '01', '01']);
+  });
+
+  it("the cron line of docs/capacity.md runs the report on the 1st of each month with the report's own options", () => {
+    const docs = readFileSync(join(DIR, '../../docs/capacity.md'), 'utf8');
+    const line = docs.split('\n').find((l) => l.startsWith('0 6 1 * * '));
+    expect(line, 'a cron line in docs/capacity.md').toBeDefined();
+    const [, , , , , user, node, cli, command, ...args] = line!.split(' ');
+    expect([user, node, cli, command]).toEqual(['linkmon', '/usr/bin/node', '/opt/linkmon/dist/cli/linkmon.js', 'report']);
+    expect(parseReportArgs(args, Date.now() / 1000)).toMatchObject({ format: 'html', out: { dir: '/var/lib/linkmon-reports' } });
+  });
+
+  it('systemd-analyze verify accepts every unit without a warning', () => {
     // verify also checks that ExecStart's binary exists: point it at this machine's node if it lives elsewhere.
     const dir = mkdtempSync(join(tmpdir(), 'linkmon-units-'));
     try {
-      for (const name of UNITS) writeFileSync(join(dir, name), readFileSync(join(DIR, name), 'utf8').replaceAll('/usr/bin/node ', `${process.execPath} `));
-      const result = spawnSync('systemd-analyze', ['verify', ...UNITS.map((u) => `./${u}`)], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+      const all = [...UNITS, ...REPORT_UNITS];
+      for (const name of all) writeFileSync(join(dir, name), readFileSync(join(DIR, name), 'utf8').replaceAll('/usr/bin/node ', `${process.execPath} `));
+      const result = spawnSync('systemd-analyze', ['verify', ...all.map((u) => `./${u}`)], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
       expect(result.error).toBeUndefined();
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);

@@ -8,17 +8,11 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { killOnProcessExit } from './exit-cleanup.js';
 import { bridgeIntoNetns, type NetnsBridge } from './netns-bridge.js';
+import type { MatrixSeries, VectorSample } from '../../report/prometheus.js';
 import { freeLoopbackPort } from './ports.js';
 
-/** One element of an instant-vector result, exactly as Prometheus's HTTP API returns it. */
-export interface VectorSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-export interface MatrixSeries {
-  metric: Record<string, string>;
-  values: [number, string][];
-}
+/** The shapes of the Prometheus HTTP API's answers, as linkmon report reads them. */
+export type { MatrixSeries, VectorSample };
 
 /** A Prometheus scrape_config object (snake_case fields, as in prometheus.yml). */
 export type ScrapeConfig = { job_name: string } & Record<string, unknown>;
@@ -257,7 +251,7 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
   };
 }
 
-interface Daemon {
+export interface Daemon {
   url: string;
   nsUrl: string;
   output: () => string;
@@ -269,9 +263,9 @@ const READY_TIMEOUT_MS = 20_000;
 
 /**
  * Spawns a daemon listening on 127.0.0.1:<free port> (inside `netns` when given), waits for /-/ready,
- * and retries with another port if the chosen one was taken meanwhile.
+ * and retries with another port if the chosen one was taken meanwhile. `stop` ends it and removes `dir`.
  */
-async function startDaemon(spec: { name: string; dir: string; netns?: string; argv: (listen: string) => string[] }): Promise<Daemon> {
+export async function startDaemon(spec: { name: string; dir: string; netns?: string; argv: (listen: string) => string[] }): Promise<Daemon> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
