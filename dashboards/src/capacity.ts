@@ -34,8 +34,8 @@ const { capacity } = alertsConfig;
 const latestWindow = (name: string) => Q.latestWindow(rule(name, LINK));
 const latestDaily = (name: string) => Q.latestDaily(rule(name, LINK));
 
-/** A per-link term exported by the agents (linkmon_link_*): one value even if several agents export it. */
-const term = (metric: string, ...matchers: string[]) => `max by (link) (${agentSeries(metric, LINK, ...matchers)})`;
+/** A per-link term exported by the agents (linkmon_link_*), read as the capacity rules read it. */
+const term = (metric: string, ...matchers: string[]) => Q.term(metric, LINK, ...matchers);
 const CAPACITY_BYTES = term('linkmon_link_capacity_bytes');
 
 const DIRECTIONS_NOTE =
