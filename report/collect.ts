@@ -74,8 +74,23 @@ export async function collectReport(client: PrometheusClient, options: CollectOp
   const linkFigures = figures.filter((f) => f.by !== 'site');
   const siteFigures = figures.filter((f) => f.by === 'site');
   const ends = monthEndQueries(config);
-  // Per link at the end of the month: thresholds, 5 terms, 4 trend series, 3 rules, p95, steps.
-  const monthEndCount = 15;
+  /** What is asked per link at the end of the report month. */
+  const monthEnd = (m: string) => ({
+    thresholds: ends.thresholds(month.days, m),
+    scalars: {
+      capacityBytes: ends.capacityBytes(month.days, m),
+      stepBytes: ends.stepBytes(month.days, m),
+      oneOffCostGbp: ends.oneOffCost(month.days, m),
+      annualCostGbp: ends.annualCost(month.days, m),
+      leadTimeSeconds: ends.leadTimeSeconds(month.days, m),
+      p95BusyLong: ends.p95BusyLong(m),
+      stepsRecommended: ends.stepsRecommended(m),
+    },
+    rules: { stepRule: ends.stepRule(m), forecastRule: ends.forecastRule(m), releaseRule: ends.releaseRule(m) },
+    trend: ends.trendSamples(m),
+  });
+  const perLink = monthEnd('');
+  const monthEndCount = 1 + Object.keys(perLink.scalars).length + Object.keys(perLink.rules).length + perLink.trend.length;
   const total = months.length * (linkFigures.length + siteFigures.length * links.length) + links.length * monthEndCount;
   let done = 0;
   const ask = async <T>(label: string, run: () => Promise<T>): Promise<T> => {
@@ -123,26 +138,31 @@ export async function collectReport(client: PrometheusClient, options: CollectOp
   });
 
   const reports = await mapLimit(links, 1, async (link): Promise<LinkReport> => {
-    const m = `link="${link}"`;
+    const queries = monthEnd(`link="${link}"`);
     const one = async (expr: string) => {
       const samples = await ask(month.label, () => client.vector(expr, month.end));
       const value = samples.length > 0 ? number(samples[0]!) : undefined;
       return value !== undefined && Number.isFinite(value) ? value : undefined;
     };
     const present = async (expr: string) => (await ask(month.label, () => client.vector(expr, month.end))).length > 0;
-    const thresholdSamples = await ask(month.label, () => client.vector(ends.thresholds(month.days, m), month.end));
+    const thresholdSamples = await ask(month.label, () => client.vector(queries.thresholds, month.end));
+    const scalars: Partial<Record<keyof typeof queries.scalars, number>> = {};
+    for (const [key, expr] of Object.entries(queries.scalars) as Array<[keyof typeof queries.scalars, string]>) {
+      const value = await one(expr);
+      if (value !== undefined) scalars[key] = value;
+    }
     const terms: LinkTerms = {
-      capacityBytes: (await one(ends.capacityBytes(month.days, m))) ?? Number.NaN,
-      stepBytes: (await one(ends.stepBytes(month.days, m))) ?? Number.NaN,
-      oneOffCostGbp: (await one(ends.oneOffCost(month.days, m))) ?? Number.NaN,
-      annualCostGbp: (await one(ends.annualCost(month.days, m))) ?? Number.NaN,
-      leadTimeSeconds: (await one(ends.leadTimeSeconds(month.days, m))) ?? Number.NaN,
-      thresholds: Object.fromEntries(thresholdSamples.map((s) => [s.metric.threshold ?? '', number(s)])),
+      capacityBytes: scalars.capacityBytes ?? Number.NaN,
+      stepBytes: scalars.stepBytes ?? Number.NaN,
+      oneOffCostGbp: scalars.oneOffCostGbp ?? Number.NaN,
+      annualCostGbp: scalars.annualCostGbp ?? Number.NaN,
+      leadTimeSeconds: scalars.leadTimeSeconds ?? Number.NaN,
+      thresholds: Object.fromEntries(thresholdSamples.map((x) => [x.metric.threshold ?? '', number(x)])),
     };
     const trend = new Map<string, { t: number; value: number }>();
-    for (const { name, expr } of ends.trendSamples(m)) {
+    for (const { name, expr } of queries.trend) {
       const series = await ask(month.label, () => client.matrix(expr, month.end));
-      const last = series.flatMap((s) => s.values).sort((a, b) => a[0] - b[0]).at(-1);
+      const last = series.flatMap((x) => x.values).sort((a, b) => a[0] - b[0]).at(-1);
       if (last) trend.set(name, { t: last[0], value: Number(last[1]) });
     }
     const slope = trend.get(names.trendSlope);
@@ -160,14 +180,12 @@ export async function collectReport(client: PrometheusClient, options: CollectOp
           }
         : undefined;
     const rules: Rules = {
-      stepRule: await present(ends.stepRule(m)),
-      forecastRule: await present(ends.forecastRule(m)),
-      releaseRule: await present(ends.releaseRule(m)),
+      stepRule: await present(queries.rules.stepRule),
+      forecastRule: await present(queries.rules.forecastRule),
+      releaseRule: await present(queries.rules.releaseRule),
+      ...(scalars.p95BusyLong !== undefined ? { p95BusyLong: scalars.p95BusyLong } : {}),
+      ...(scalars.stepsRecommended !== undefined ? { stepsRecommended: scalars.stepsRecommended } : {}),
     };
-    const p95BusyLong = await one(ends.p95BusyLong(m));
-    if (p95BusyLong !== undefined) rules.p95BusyLong = p95BusyLong;
-    const steps = await one(ends.stepsRecommended(m));
-    if (steps !== undefined) rules.stepsRecommended = steps;
     const linkMonths = [...perMonth.get(link)!.values()];
     return {
       link,
