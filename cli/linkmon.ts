@@ -3,6 +3,7 @@ import { ConfigError } from '../lib/config-file.js';
 import { loadConfigFile } from '../agent/config/load.js';
 import { runDemo } from './demo.js';
 import { runThroughputNow } from './throughput.js';
+import { validateConfigFile } from './validate.js';
 import { logLevelSchema, type LogLevel } from '../lib/log.js';
 import { runAgentProcess } from '../agent/process.js';
 import { runResponderProcess } from '../responder/process.js';
@@ -112,8 +113,7 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'validate': {
       const file = requireConfig(command, options);
-      const config = await loadConfigFile(file);
-      process.stdout.write(`${file}: valid (site ${config.site.id}, ${Object.keys(config.modules).length} modules, ${config.targets.length} targets)\n`);
+      process.stdout.write(`${await validateConfigFile(file)}\n`);
       if (webConfig) {
         process.stdout.write(`${webConfigFile}: valid (${webConfig.tls ? `TLS, client auth ${webConfig.tls.clientAuth}` : 'no TLS'}, ${webConfig.users.size} basic auth users)\n`);
       }

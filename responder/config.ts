@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
-import { ConfigError, formatIssues, parseYamlMapping, readConfigText } from '../lib/config-file.js';
+import { ConfigError, formatIssues, parseYamlMapping, readConfigText, readSecretFile } from '../lib/config-file.js';
+import { listenAddress } from '../web/listen.js';
 import { logLevelSchema } from '../lib/log.js';
 import { byteSize, duration } from '../lib/units.js';
 import { loadTokens } from './tokens.js';
@@ -16,7 +17,7 @@ const listenerSection = (port: number) =>
 
 export const responderConfigSchema = z
   .strictObject({
-    listen: z.strictObject({ address: z.string().min(1).default('0.0.0.0') }).default({ address: '0.0.0.0' }),
+    listen: z.strictObject({ address: listenAddress.default('0.0.0.0') }).default({ address: '0.0.0.0' }),
     http: listenerSection(RESPONDER_DEFAULT_PORTS.http),
     https: z
       .strictObject({
@@ -60,6 +61,21 @@ export const responderConfigSchema = z
       })
       .default({ max_bytes: 1024 ** 3, max_seconds: 30, max_concurrent: 2, max_streams_per_test: 16, idle_timeout: 10, max_connections: 256 }),
     log: z.strictObject({ level: logLevelSchema.default('info') }).default({ level: 'info' }),
+  })
+  .superRefine((config, ctx) => {
+    // HTTP, HTTPS and the TCP listener all bind TCP on listen.address: one port each.
+    const tcpPorts: [string, number | undefined][] = [
+      ['http', config.http.enabled ? config.http.port : undefined],
+      ['https', config.https?.port],
+      ['tcp', config.tcp.enabled ? config.tcp.port : undefined],
+    ];
+    const seen = new Map<number, string>();
+    for (const [section, port] of tcpPorts) {
+      if (port === undefined || port === 0) continue;
+      const other = seen.get(port);
+      if (other) ctx.addIssue({ code: 'custom', path: [section, 'port'], message: `${port} is also ${other}.port: the HTTP, HTTPS and TCP listeners need a TCP port each` });
+      seen.set(port, section);
+    }
   });
 
 export type ResponderConfigFile = z.output<typeof responderConfigSchema>;
@@ -86,19 +102,17 @@ export async function resolveResponderConfig(config: ResponderConfigFile, file: 
   const tokens = await loadTokens(config.auth, env, problems);
   let tlsCredentials: ResponderConfig['tlsCredentials'];
   if (config.https) {
-    const cert = await readSecretFile(config.https.cert_file, 'https.cert_file', problems);
-    const key = await readSecretFile(config.https.key_file, 'https.key_file', problems);
-    if (cert && key) tlsCredentials = { cert, key };
+    const [cert, key] = await Promise.all([readSecretFile(config.https.cert_file, 'https.cert_file'), readSecretFile(config.https.key_file, 'https.key_file')]);
+    for (const read of [cert, key]) if ('problem' in read) problems.push(read.problem);
+    if (!('problem' in cert) && !('problem' in key)) {
+      try {
+        createSecureContext({ cert, key });
+        tlsCredentials = { cert, key };
+      } catch (err) {
+        problems.push(`https.key_file: not a PEM private key matching the PEM certificate in https.cert_file (${(err as NodeJS.ErrnoException).code ?? 'rejected by OpenSSL'})`);
+      }
+    }
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { ...config, tokens, ...(tlsCredentials ? { tlsCredentials } : {}) };
-}
-
-async function readSecretFile(path: string, field: string, problems: string[]): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    problems.push(`${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readSecretFile } from '../lib/config-file.js';
 
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -10,16 +10,15 @@ export const MIN_TOKEN_LENGTH = 16;
 export async function loadTokens(auth: { token_file?: string | undefined; token_env?: string | undefined }, env: NodeJS.ProcessEnv, problems: string[]): Promise<string[]> {
   const tokens: string[] = [];
   if (auth.token_file !== undefined) {
-    try {
-      const text = await readFile(auth.token_file, 'utf8');
-      text.split('\n').forEach((line, index) => {
+    const read = await readSecretFile(auth.token_file, 'auth.token_file');
+    if ('problem' in read) problems.push(read.problem);
+    else {
+      read.toString('utf8').split('\n').forEach((line, index) => {
         const token = line.trim();
         if (token === '' || token.startsWith('#')) return;
         if (token.length < MIN_TOKEN_LENGTH) problems.push(`auth.token_file: ${auth.token_file} line ${index + 1}: expected a token of at least ${MIN_TOKEN_LENGTH} characters`);
         else tokens.push(token);
       });
-    } catch (err) {
-      problems.push(`auth.token_file: cannot read ${auth.token_file} (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
     }
   }
   if (auth.token_env !== undefined) {

@@ -1,8 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { ConfigError, formatIssues, parseYamlMapping, readConfigText } from '../lib/config-file.js';
+import { ConfigError, formatIssues, parseYamlMapping, readConfigText, readSecretFile } from '../lib/config-file.js';
 import { CIPHER_SUITES, CURVES, TLS_VERSIONS, webConfigSchema, type ClientAuthType, type TlsServerConfig, type WebConfigFile } from './config-schema.js';
 
 export interface TlsSettings {
@@ -69,12 +68,8 @@ async function loadTls(tls: TlsServerConfig, dir: string, problems: string[]): P
     const path = tls[`${field}_file`];
     if (path === undefined) return undefined;
     const resolved = resolve(dir, path);
-    try {
-      return { pem: await readFile(resolved, 'utf8'), field: `${field}_file` };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
-      return { problem: `${at(`${field}_file`)}: cannot read ${resolved} (${code === 'ENOENT' ? 'file not found' : code})` };
-    }
+    const read = await readSecretFile(resolved, at(`${field}_file`));
+    return 'problem' in read ? read : { pem: read.toString('utf8'), field: `${field}_file` };
   };
   // Read together, reported in a fixed order.
   const [certPem, keyPem, caPem] = (await Promise.all([readPem('cert'), readPem('key'), readPem('client_ca')])).map((read) => {

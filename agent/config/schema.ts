@@ -6,6 +6,7 @@ import { logLevelSchema } from '../../lib/log.js';
 import { MODULE_KINDS, type ModuleKind } from '../../lib/kinds.js';
 import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
 import { isValidSenderSize, STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES, STAMP_MIN_PADDED_BYTES } from '../../lib/stamp/packet.js';
+import { listenAddress } from '../../web/listen.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -327,6 +328,18 @@ export const pathTracingSchema = z
   });
 export type PathTracingConfig = z.output<typeof pathTracingSchema>;
 
+/**
+ * Bounds on what one config may ask of the agent (10,000 targets once took 3 GB and 20 s per
+ * scrape). Raise them deliberately; `linkmon validate` prints the estimate of exported series.
+ */
+export const AGENT_LIMIT_DEFAULTS = { max_targets: 1000, max_series: 250_000 } as const;
+const limitsSchema = z
+  .strictObject({
+    max_targets: z.number().int().min(1).max(100_000).default(AGENT_LIMIT_DEFAULTS.max_targets),
+    max_series: z.number().int().min(1000).max(10_000_000).default(AGENT_LIMIT_DEFAULTS.max_series),
+  })
+  .default(AGENT_LIMIT_DEFAULTS);
+
 export const agentConfigSchema = z
   .strictObject({
     site: z.strictObject({
@@ -335,7 +348,7 @@ export const agentConfigSchema = z
     }),
     listen: z
       .strictObject({
-        address: z.string().min(1).default('0.0.0.0'),
+        address: listenAddress.default('0.0.0.0'),
         port: z.number().int().min(0).max(65535, 'expected a port from 0 to 65535').default(9470),
       })
       .default({ address: '0.0.0.0', port: 9470 }),
@@ -345,10 +358,15 @@ export const agentConfigSchema = z
     snmp: snmpSectionSchema.optional(),
     links: z.array(linkSchema).optional(),
     path_tracing: pathTracingSchema.optional(),
+    limits: limitsSchema,
   })
   .superRefine((config, ctx) => {
     checkSnmpDevicesAndLinks(config, ctx);
     checkPathTracingTargets(config, ctx);
+    if (config.targets.length > config.limits.max_targets) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: `${config.targets.length} targets, above limits.max_targets (${config.limits.max_targets}); raise it knowing that memory and scrape time grow with it` });
+      return;
+    }
     const seen = new Set<string>();
     config.targets.forEach((target, index) => {
       const at = (field: string) => ['targets', index, field];

@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request, type buildConnector } from 'undici';
-import { describeError, errorCode, reasonFromError } from './reasons.js';
+import { readSecretFile } from '../../lib/config-file.js';
+import { describeError, reasonFromError } from './reasons.js';
 import { failure, HTTP_PHASES, type HttpDetails, type HttpPhase, type ProbeContext, type ProbeResult, type Prober } from './types.js';
 
 /** Only this much of the body is kept for expect_body matching; the rest is read and discarded. */
@@ -31,11 +31,9 @@ export async function probeHttp({ target, module, signal }: ProbeContext<'http'>
   let ca: Buffer | undefined;
   if (module.tls.ca_file) {
     // Read at each probe, so a rotated CA file is picked up without a reload.
-    try {
-      ca = await readFile(module.tls.ca_file);
-    } catch (err) {
-      return failure('error', `cannot read tls.ca_file ${module.tls.ca_file} (${errorCode(err) ?? 'error'})`);
-    }
+    const read = await readSecretFile(module.tls.ca_file, 'tls.ca_file');
+    if ('problem' in read) return failure('error', read.problem);
+    ca = read;
   }
   const dispatcher = new Agent({ connect: timedConnector(clock, { ca, servername: module.tls.server_name, insecure: module.tls.insecure_skip_verify }), pipelining: 0 });
   let statusCode = 0;

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readSecretFile } from '../../lib/config-file.js';
 import type { SnmpDeviceConfig } from '../config/schema.js';
 import { SnmpPollError } from './errors.js';
 
@@ -37,11 +37,9 @@ async function readSecret(field: string, file: string | undefined, envName: stri
   let source: string;
   if (file !== undefined) {
     source = `${field}_file "${file}"`;
-    try {
-      value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-    } catch (err) {
-      throw new SnmpPollError('auth', `cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
-    }
+    const read = await readSecretFile(file, `${field}_file`);
+    if ('problem' in read) throw new SnmpPollError('auth', read.problem);
+    value = read.toString('utf8').replace(/\r?\n$/, '');
   } else if (envName !== undefined) {
     source = `${field}_env "${envName}"`;
     const fromEnv = env[envName];

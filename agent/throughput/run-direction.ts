@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_THROUGHPUT_SECONDS, type TargetConfig } from '../config/schema.js';
-import { errorCode } from '../probes/reasons.js';
+import { readSecretFile } from '../../lib/config-file.js';
 import { measureTransfer, type ThroughputDirection, type TransferOptions, type TransferResult, type TransferTls } from './transfer.js';
 import type { ModuleOf } from '../probes/types.js';
 
@@ -69,19 +68,15 @@ type Credentials = { token?: string; tls: TransferTls } | { problem: string };
 async function loadCredentials(module: ThroughputModule): Promise<Credentials> {
   const tls: TransferTls = { servername: module.tls.server_name, rejectUnauthorized: !module.tls.insecure_skip_verify };
   if (module.tls.ca_file) {
-    try {
-      tls.ca = await readFile(module.tls.ca_file);
-    } catch (err) {
-      return { problem: `cannot read tls.ca_file ${module.tls.ca_file} (${errorCode(err) ?? 'error'})` };
-    }
+    const ca = await readSecretFile(module.tls.ca_file, 'tls.ca_file');
+    if ('problem' in ca) return ca;
+    tls.ca = ca;
   }
   if (module.token_file) {
-    try {
-      const token = (await readFile(module.token_file, 'utf8')).trim();
-      return token ? { token, tls } : { problem: `token_file ${module.token_file} is empty` };
-    } catch (err) {
-      return { problem: `cannot read token_file ${module.token_file} (${errorCode(err) ?? 'error'})` };
-    }
+    const read = await readSecretFile(module.token_file, 'token_file');
+    if ('problem' in read) return read;
+    const token = read.toString('utf8').trim();
+    return token ? { token, tls } : { problem: `token_file ${module.token_file} is empty` };
   }
   if (module.token_env) {
     const token = process.env[module.token_env]?.trim();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,9 +57,28 @@ describe('responder config', () => {
   it('reports unreadable token, certificate and key files by field', async () => {
     const file = write('missing.yaml', 'auth: { token_file: /nonexistent/tokens }\nhttps: { cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem }\n');
     expect(await problemsOf(loadResponderConfigFile(file, {}))).toEqual([
-      'auth.token_file: cannot read /nonexistent/tokens (ENOENT)',
-      'https.cert_file: cannot read /nonexistent/c.pem (ENOENT)',
-      'https.key_file: cannot read /nonexistent/k.pem (ENOENT)',
+      'auth.token_file: cannot read /nonexistent/tokens (file not found)',
+      'https.cert_file: cannot read /nonexistent/c.pem (file not found)',
+      'https.key_file: cannot read /nonexistent/k.pem (file not found)',
     ]);
+  });
+
+  it('checks at load what would fail at start: the address, a port used twice, a FIFO, a certificate that is not PEM', async () => {
+    const fifo = join(dir, 'tokens.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const file = write(
+      'start-failures.yaml',
+      `listen: { address: "not an address" }\nhttp: { port: 9480 }\ntcp: { port: 9480 }\nauth: { token_file: ${fifo} }\n`,
+    );
+    expect(await problemsOf(loadResponderConfigFile(file, {}))).toEqual([
+      'listen.address: expected an IP address to listen on, such as 0.0.0.0, :: or 127.0.0.1, got "not an address"',
+      'tcp.port: 9480 is also http.port: the HTTP, HTTPS and TCP listeners need a TCP port each',
+    ]);
+    const tokens = write('tokens', 'a-token-of-enough-length\n');
+    const fifoFile = write('fifo.yaml', `auth: { token_file: ${fifo} }\n`);
+    expect(await problemsOf(loadResponderConfigFile(fifoFile, {}))).toEqual([`auth.token_file: cannot read ${fifo} (not a regular file (a device, FIFO or socket is never read))`]);
+    const notPem = write('not-pem.yaml', `auth: { token_file: ${tokens} }\nhttps: { cert_file: ${tokens}, key_file: ${tokens} }\n`);
+    const [problem] = await problemsOf(loadResponderConfigFile(notPem, {}));
+    expect(problem).toMatch(/^https\.key_file: not a PEM private key matching the PEM certificate in https\.cert_file \(/);
   });
 });

@@ -1,0 +1,43 @@
+import { LATENCY_BUCKETS } from '../metrics.js';
+import { LINK_THRESHOLDS } from '../capacity/terms.js';
+import { FAILURE_REASONS, HTTP_PHASES } from '../probes/types.js';
+import { DISCONTINUITY_CAUSES } from '../snmp/metrics.js';
+import { SNMP_FAILURE_REASONS } from '../snmp/errors.js';
+import { SKIP_REASONS } from '../throughput/metrics.js';
+import type { AgentConfig } from './schema.js';
+
+/**
+ * How many series an agent with this config exports, at most: what `limits.max_series` is checked
+ * against and `linkmon validate` prints. Counted from the metric definitions (docs/metrics.md);
+ * test/agent/config/series.test.ts compares it with a running agent's registry.
+ */
+export function estimateSeries(config: AgentConfig): number {
+  const histogram = LATENCY_BUCKETS.length + 3; // buckets, +Inf, _sum, _count
+  // attempts, failures by reason, success, duration, jitter, last success, cycle duration
+  const generic = 1 + FAILURE_REASONS.length + 1 + histogram + 3;
+  const directions = 2;
+  const perKind: Record<string, number> = {
+    icmp: generic,
+    tcp: generic,
+    // phases, status code, certificate expiry
+    http: generic + HTTP_PHASES.length + 2,
+    // sent, lost, jitter, reordered, duplicates per direction
+    udp: generic + 5 * directions,
+    // rate, last test, tests, bytes, failures by reason (all but busy), skips by reason; per direction
+    throughput: directions * (4 + FAILURE_REASONS.length - 1 + SKIP_REASONS.length),
+  };
+  let series = PROCESS_SERIES;
+  for (const target of config.targets) series += perKind[config.modules[target.module]?.kind ?? 'icmp'] ?? generic;
+  for (const device of config.snmp?.devices ?? []) {
+    // success, duration, polls, last success, failures by reason
+    series += 4 + SNMP_FAILURE_REASONS.length;
+    // bytes, errors, discards per direction; discontinuities by cause; speed, up, resolved
+    series += device.interfaces.length * (3 * directions + DISCONTINUITY_CAUSES.length + 3);
+  }
+  // info, capacity, step size, one-off cost, annual cost, lead time, thresholds
+  series += (config.links?.length ?? 0) * (6 + LINK_THRESHOLDS.length);
+  return series;
+}
+
+/** The agent's own and prom-client's process series (build info, errors by class, GC, heap spaces...). */
+const PROCESS_SERIES = 120;
