@@ -119,13 +119,20 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   });
 }
 
+/** `targets[1].labels.site`; a key that is not a plain name is quoted: `modules[""]`, `targets[0].labels["a b"]`. */
 function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+    .map((part, i) => {
+      if (typeof part === 'number') return `[${part}]`;
+      const key = String(part);
+      if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) return `[${JSON.stringify(key)}]`;
+      return i === 0 ? key : `.${key}`;
+    })
     .join('');
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key') return `invalid key: ${issue.issues.map((inner) => describeIssue(inner)).join('; ')}`;
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `required (expected ${issue.expected})`;
   return issue.message.replace(/^Invalid input: /, '');
