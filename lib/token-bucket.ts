@@ -16,11 +16,21 @@ export class TokenBucket {
   }
 
   take(): boolean {
-    const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.updatedAt) * this.ratePerSecond);
-    this.updatedAt = now;
+    this.refill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Seconds until take() would succeed; 0 when it would now. */
+  secondsUntilToken(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : (1 - this.tokens) / this.ratePerSecond;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.updatedAt) * this.ratePerSecond);
+    this.updatedAt = now;
   }
 }

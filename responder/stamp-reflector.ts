@@ -2,9 +2,9 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { ResponderConfig } from './config.js';
-import { LruMap } from './lru.js';
+import { LruMap } from '../lib/lru.js';
 import type { ResponderMetrics } from './metrics.js';
-import { SourceRateLimiter } from './rate-limit.js';
+import { SourceRateLimiter } from '../lib/source-rate-limit.js';
 import { decodeSenderPacket, reflectInPlace, stampTransmit, STAMP_PORT, UNKNOWN_TTL } from '../lib/stamp/packet.js';
 import { LINKMON_ERROR_ESTIMATE, MonotonicWallClock } from '../lib/stamp/timestamp.js';
 

@@ -48,6 +48,12 @@ export class BasicAuthVerifier {
     this.maxInFlight = options.maxInFlight ?? 64;
   }
 
+  /** Whether these credentials were verified before (a cache hit, no bcrypt compare). */
+  isKnownGood(users: ReadonlyMap<string, string>, credentials: BasicCredentials): boolean {
+    const hash = users.get(credentials.user);
+    return hash !== undefined && this.verified.has(this.cacheKey(credentials, hash));
+  }
+
   async verify(users: ReadonlyMap<string, string>, credentials: BasicCredentials): Promise<AuthOutcome> {
     const hash = users.get(credentials.user);
     const key = hash === undefined ? undefined : this.cacheKey(credentials, hash);

@@ -4,8 +4,17 @@ import { ConfigError } from '../lib/config-file.js';
 import { BasicAuthVerifier, parseBasicAuth } from './auth.js';
 import { createBcryptWorker } from './bcrypt.js';
 import type { WebConfig } from './config-load.js';
+import { FailureLimiter } from '../lib/failure-limit.js';
+import { SummarizedLog } from '../lib/log-summary.js';
 import { TokenBucket } from '../lib/token-bucket.js';
 import { WebConfigSource } from './config-source.js';
+
+/**
+ * Failed basic-auth logins per source address: 10 at once, then 6 a minute. Prometheus with a
+ * wrong password fails once per scrape (4 a minute at 15 s) and is never slowed; 50 clients
+ * guessing from one address cost one bcrypt compare every 10 s instead of a core.
+ */
+export const FAILED_LOGINS = { burst: 10, perMinute: 6 } as const;
 
 export const NO_WEB_CONFIG: WebConfig = { file: '', users: new Map(), headers: {}, authExcludedPaths: new Set(), watchedFiles: [] };
 
@@ -36,6 +45,8 @@ export function createWebGate(options: WebGateOptions): WebGate {
   const bcrypt = createBcryptWorker();
   const verifier = new BasicAuthVerifier({ compare: bcrypt.compare });
   let limiter = source && rateLimiterFor(source.config);
+  const failures = new FailureLimiter(FAILED_LOGINS.burst, FAILED_LOGINS.perMinute);
+  const failureLog = new SummarizedLog(log, 'basic auth failed');
   source?.onReload((config) => (limiter = rateLimiterFor(config)));
 
   const admit = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -49,14 +60,21 @@ export function createWebGate(options: WebGateOptions): WebGate {
     }
     if (config.users.size === 0 || config.authExcludedPaths.has(path)) return true;
     const credentials = parseBasicAuth(req.headers.authorization);
-    const outcome = credentials ? await verifier.verify(config.users, credentials) : 'denied';
-    if (outcome === 'busy') {
-      res.setHeader('Retry-After', '1');
+    const remote = req.socket.remoteAddress;
+    // A source past its failed logins gets no bcrypt compare, unless its credentials were verified before.
+    const retryAfter = failures.retryAfterSeconds(remote);
+    const outcome = !credentials ? 'denied' : retryAfter !== undefined && !verifier.isKnownGood(config.users, credentials) ? 'limited' : await verifier.verify(config.users, credentials);
+    if (outcome === 'busy' || outcome === 'limited') {
+      if (outcome === 'limited') failureLog.record('too_many_failures', remote, { path });
+      res.setHeader('Retry-After', String(retryAfter ?? 1));
       reply(res, 429, 'Too Many Requests');
       return false;
     }
     if (outcome === 'denied') {
-      if (credentials) log.warn({ remote: req.socket.remoteAddress, path }, 'basic auth failed');
+      if (credentials) {
+        failures.recordFailure(remote);
+        failureLog.record('wrong_credentials', remote, { path });
+      }
       res.setHeader('WWW-Authenticate', 'Basic');
       reply(res, 401, 'Unauthorized');
       return false;
@@ -75,7 +93,10 @@ export function createWebGate(options: WebGateOptions): WebGate {
         else res.destroy();
       });
     },
-    close: () => bcrypt.close(),
+    close: () => {
+      failureLog.close();
+      return bcrypt.close();
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { TokenBucket } from '../lib/token-bucket.js';
+import { TokenBucket } from './token-bucket.js';
 import { LruMap } from './lru.js';
 
 interface Source {
