@@ -56,10 +56,12 @@ export const responderConfigSchema = z
         /** Requests of one test (same X-Linkmon-Test-Id) running at once: its parallel streams. */
         max_streams_per_test: z.number().int().min(1).max(64).default(16),
         idle_timeout: duration({ min: 0.1, max: 300 }).default(10),
-        /** Open HTTP(S) connections, idle keep-alive ones included. */
+        /** Open HTTP(S) connections, idle keep-alive ones included; when full, the one idle longest makes room. */
         max_connections: z.number().int().min(1).max(100_000).default(256),
+        /** Open HTTP(S) connections from one source address (IPv6: one /64): a test's streams plus probes. */
+        max_connections_per_source: z.number().int().min(1).max(100_000).default(32),
       })
-      .default({ max_bytes: 1024 ** 3, max_seconds: 30, max_concurrent: 2, max_streams_per_test: 16, idle_timeout: 10, max_connections: 256 }),
+      .default({ max_bytes: 1024 ** 3, max_seconds: 30, max_concurrent: 2, max_streams_per_test: 16, idle_timeout: 10, max_connections: 256, max_connections_per_source: 32 }),
     log: z.strictObject({ level: logLevelSchema.default('info') }).default({ level: 'info' }),
   })
   .superRefine((config, ctx) => {
@@ -69,6 +71,9 @@ export const responderConfigSchema = z
       ['https', config.https?.port],
       ['tcp', config.tcp.enabled ? config.tcp.port : undefined],
     ];
+    if (config.limits.max_connections_per_source <= config.limits.max_streams_per_test) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'max_connections_per_source'], message: `expected more than max_streams_per_test (${config.limits.max_streams_per_test}): one test's streams and the site's probes come from one address` });
+    }
     const seen = new Map<number, string>();
     for (const [section, port] of tcpPorts) {
       if (port === undefined || port === 0) continue;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { SummarizedLog } from '../lib/log-summary.js';
 import type { ResponderConfig } from './config.js';
 import type { AbortReason, HttpEndpoint, HttpRejectionReason, ResponderMetrics, TestEndpoint } from './metrics.js';
 import type { TestSlots } from './slots.js';
@@ -13,6 +14,8 @@ export interface HttpHandlerDeps {
   log: Logger;
   /** Random bytes sent over and over by /download (incompressible, never rebuilt). */
   payload: Buffer;
+  /** Where refusals are logged: the first at once, then a summary per interval (a flood is one line a minute). */
+  rejections: SummarizedLog;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -60,7 +63,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): Handler {
     headers: OutgoingHttpHeaders = {},
   ) => {
     metrics.rejections.inc({ endpoint, reason });
-    deps.log.info({ endpoint, reason, status, remote: req.socket.remoteAddress }, 'request rejected');
+    deps.rejections.record(reason, req.socket.remoteAddress, { endpoint, status });
     // An unread request body must not be drained: close the connection instead.
     const closeAfter = endpoint === 'upload' || (req.method !== 'GET' && req.method !== 'HEAD');
     sendJson(res, status, { error: reason, detail, ...extra }, closeAfter ? { ...headers, Connection: 'close' } : headers);

@@ -10,6 +10,13 @@ export type TestEndpoint = (typeof TEST_ENDPOINTS)[number];
 /** Requests refused with an error status (HTTP) or datagrams dropped (UDP). */
 export const HTTP_REJECTION_REASONS = ['unauthorized', 'bad_request', 'not_found', 'method_not_allowed', 'too_large', 'too_long', 'busy'] as const;
 export type HttpRejectionReason = (typeof HTTP_REJECTION_REASONS)[number];
+/**
+ * Connections refused or closed before a request could be served (endpoint "connection"): over the
+ * per-source or total limit, evicted for a newer one, parser errors (400 malformed, 431, 413),
+ * header deadline passed (408 timeout), TLS handshake failed.
+ */
+export const CONNECTION_REJECTION_REASONS = ['per_source_limit', 'connection_limit', 'evicted', 'malformed', 'headers_too_large', 'too_large', 'timeout', 'tls'] as const;
+export type ConnectionRejectionReason = (typeof CONNECTION_REJECTION_REASONS)[number];
 export const UDP_REJECTION_REASONS = ['rate_limited', 'malformed', 'loop_guard'] as const;
 export type UdpRejectionReason = (typeof UDP_REJECTION_REASONS)[number];
 
@@ -51,6 +58,7 @@ export class ResponderMetrics {
       this.requests.inc({ endpoint }, 0);
       for (const reason of HTTP_REJECTION_REASONS) this.rejections.inc({ endpoint, reason }, 0);
     }
+    for (const reason of CONNECTION_REJECTION_REASONS) this.rejections.inc({ endpoint: 'connection', reason }, 0);
     for (const reason of UDP_REJECTION_REASONS) this.rejections.inc({ endpoint: 'udp', reason }, 0);
     for (const endpoint of TEST_ENDPOINTS) {
       this.testsStarted.inc({ endpoint }, 0);

@@ -32,7 +32,7 @@ describe('responder config', () => {
 
   it('the shipped example is valid and has the documented defaults', () => {
     const config = parseResponderConfigText(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
-    expect(config.limits).toEqual({ max_bytes: 1024 ** 3, max_seconds: 30, max_concurrent: 2, max_streams_per_test: 16, idle_timeout: 10, max_connections: 256 });
+    expect(config.limits).toEqual({ max_bytes: 1024 ** 3, max_seconds: 30, max_concurrent: 2, max_streams_per_test: 16, idle_timeout: 10, max_connections: 256, max_connections_per_source: 32 });
     expect([config.http.port, config.https?.port, config.tcp.port, config.udp.port]).toEqual([9480, 9481, 9482, 9483]);
   });
 
