@@ -6,6 +6,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Lab and end-to-end tests share one 2-core machine; a few files at a time keeps timings honest.
     maxWorkers: 2,
+    // An unhandled rejection or uncaught exception fails the test it happened in.
+    setupFiles: ['test/support/fail-on-unhandled.ts'],
     projects: [
       // `npm run test:unit`: everything that runs as any user (some start Debian's prometheus or snmpd).
       { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.root.test.ts'] } },

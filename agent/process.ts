@@ -4,6 +4,7 @@ import { ConfigError } from '../lib/config-file.js';
 import { loadConfigFile } from './config/load.js';
 import type { AgentConfig } from './config/schema.js';
 import { createLogger, type LogLevel } from '../lib/log.js';
+import { installProcessErrorHandlers } from '../lib/process-errors.js';
 import { exporterHandler } from './http/handler.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 
@@ -32,6 +33,7 @@ export interface RunningAgent {
 /** Starts the agent and its HTTP endpoints, and wires SIGTERM/SIGINT (stop) and SIGHUP (reload). */
 export async function runAgentProcess(options: AgentProcessOptions): Promise<RunningAgent> {
   const log = createLogger(options.logLevel ?? options.config.log.level);
+  installProcessErrorHandlers(log, 'agent');
   const agent = new Agent(log);
   await agent.apply(options.config);
   const handler = exporterHandler({
@@ -80,7 +82,6 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   process.on('SIGHUP', () => void reload());
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection (bug); the agent keeps running'));
 
   return { agent, server, log, stop, reload };
 }

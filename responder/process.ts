@@ -1,4 +1,5 @@
 import { createLogger, type LogLevel } from '../lib/log.js';
+import { installProcessErrorHandlers } from '../lib/process-errors.js';
 import { loadResponderConfigFile } from './config.js';
 import { startResponder, type RunningResponder } from './server.js';
 
@@ -9,6 +10,7 @@ const SHUTDOWN_BOUND_MS = 5000;
 export async function runResponderProcess(options: { configFile: string; logLevel?: LogLevel; webConfigFile?: string }): Promise<RunningResponder> {
   const config = await loadResponderConfigFile(options.configFile);
   const log = createLogger(options.logLevel ?? config.log.level).child({ component: 'responder' });
+  installProcessErrorHandlers(log, 'responder');
   const responder = await startResponder(config, log, undefined, options.webConfigFile ? { webConfigFile: options.webConfigFile } : {});
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping');

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { registerProcessErrorMetric } from '../process-errors.js';
 
 /** prom-client exports these gauges with a _total suffix, which `promtool check metrics` rejects. */
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -11,4 +12,5 @@ const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_
 export function registerProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  registerProcessErrorMetric(registry);
 }
