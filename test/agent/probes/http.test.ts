@@ -131,7 +131,7 @@ describe('HTTPS probe (loopback, test CA)', () => {
 
   it('reports an unreadable ca_file as a failed attempt, not a crash', async () => {
     const result = await probeHttp(ctx(`${base}/ok`, httpModule({ tls: { ca_file: '/nonexistent/ca.pem', insecure_skip_verify: false } })));
-    expect(result).toMatchObject({ ok: false, reason: 'error', detail: 'cannot read tls.ca_file /nonexistent/ca.pem (ENOENT)' });
+    expect(result).toMatchObject({ ok: false, reason: 'error', detail: 'tls.ca_file: cannot read /nonexistent/ca.pem (file not found)' });
   });
 
   it('can skip verification when told to', async () => {

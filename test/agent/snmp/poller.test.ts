@@ -154,7 +154,7 @@ describe('SNMP credentials', () => {
   it('names the field and the file or variable when a secret is missing or too short, never the secret', async () => {
     const missing = join(dir, 'missing');
     await expect(readCredentials(device({ version: 'v2c', community_file: missing }), 'snmp.devices[0]')).rejects.toThrow(
-      `cannot read snmp.devices[0].community_file "${missing}" (ENOENT)`,
+      `snmp.devices[0].community_file: cannot read ${missing} (file not found)`,
     );
     await expect(readCredentials(device({ version: 'v2c', community_env: 'C' }), 'snmp.devices[0]', {})).rejects.toThrow('snmp.devices[0].community_env "C": environment variable not set');
     const short = readCredentials(device({ version: 'v3', v3: { user: 'u', auth_password_env: 'A', priv_password_env: 'P' } }), 'snmp.devices[0]', { A: 'pw-42', P: 'long-enough' });

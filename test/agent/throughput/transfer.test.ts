@@ -124,7 +124,7 @@ describe('throughput transfer against the responder', () => {
     const result = await measureTransfer(transfer(http, { token: 'not-the-right-token-at-all' }));
     expect(result).toMatchObject({ outcome: 'failed', reason: 'http_status', detail: 'download: status 401 (unauthorized)' });
     const missingFile = await runThroughputDirection(target(http), module({ bytes: '1MB', token_file: '/nonexistent/token' }), 'upload', { signal: new AbortController().signal });
-    expect(missingFile).toMatchObject({ outcome: 'failed', reason: 'error', detail: 'cannot read token_file /nonexistent/token (ENOENT)' });
+    expect(missingFile).toMatchObject({ outcome: 'failed', reason: 'error', detail: 'token_file: cannot read /nonexistent/token (file not found)' });
   });
 
   it('reports more untagged streams than the responder has slots as busy, not as a failure', async () => {
