@@ -25,6 +25,8 @@ export interface Snmpd {
   stop(): Promise<void>;
   /** Starts it again with the same persistent state (v3 engine boots go up, sysUpTime restarts). */
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a device that answers late (requests queue, answers come after the poller gave up). */
+  pause(paused: boolean): void;
   /** snmpset through the loopback-only read-write community. */
   set(oid: string, type: 'i' | 's', value: string | number): Promise<void>;
   /** Removes the temp dir; call after the lab is destroyed. */
@@ -91,7 +93,8 @@ export async function startSnmpd(options: SnmpdOptions): Promise<Snmpd> {
   };
 
   await start();
-  return { stop, start, set: snmpset, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const pause = (paused: boolean) => void child?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  return { stop, start, pause, set: snmpset, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** rx and tx byte counters of an interface in a namespace, as the kernel counts them. */
