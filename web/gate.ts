@@ -16,6 +16,14 @@ import { WebConfigSource } from './config-source.js';
  */
 export const FAILED_LOGINS = { burst: 10, perMinute: 6 } as const;
 
+/**
+ * A refused login (429) is answered after this delay, for at most this many requests at once (more
+ * are answered at once). Measured (bench/hostile-input.ts, 50 guessing clients for 30 s): answered
+ * at once, the 429s came at ~2,300/s and took 63 % of a core; held for 1 s, ~50/s.
+ */
+const LIMITED_REPLY_DELAY_MS = 1000;
+const MAX_HELD_REPLIES = 256;
+
 export const NO_WEB_CONFIG: WebConfig = { file: '', users: new Map(), headers: {}, authExcludedPaths: new Set(), watchedFiles: [] };
 
 /** A request handler; a returned promise is awaited so its rejection becomes a 500. */
@@ -47,6 +55,7 @@ export function createWebGate(options: WebGateOptions): WebGate {
   let limiter = source && rateLimiterFor(source.config);
   const failures = new FailureLimiter(FAILED_LOGINS.burst, FAILED_LOGINS.perMinute);
   const failureLog = new SummarizedLog(log, 'basic auth failed');
+  const tarpit = new Tarpit(LIMITED_REPLY_DELAY_MS, MAX_HELD_REPLIES);
   source?.onReload((config) => (limiter = rateLimiterFor(config)));
 
   const admit = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -65,8 +74,12 @@ export function createWebGate(options: WebGateOptions): WebGate {
     const retryAfter = failures.retryAfterSeconds(remote);
     const outcome = !credentials ? 'denied' : retryAfter !== undefined && !verifier.isKnownGood(config.users, credentials) ? 'limited' : await verifier.verify(config.users, credentials);
     if (outcome === 'busy' || outcome === 'limited') {
-      if (outcome === 'limited') failureLog.record('too_many_failures', remote, { path });
       res.setHeader('Retry-After', String(retryAfter ?? 1));
+      if (outcome === 'limited') {
+        failureLog.record('too_many_failures', remote, { path });
+        // Held a moment: a guesser that waits for answers slows down instead of spinning on instant 429s.
+        await tarpit.hold();
+      }
       reply(res, 429, 'Too Many Requests');
       return false;
     }
@@ -95,6 +108,7 @@ export function createWebGate(options: WebGateOptions): WebGate {
     },
     close: () => {
       failureLog.close();
+      tarpit.close();
       return bcrypt.close();
     },
   };
@@ -120,4 +134,36 @@ function rateLimiterFor(config: WebConfig): TokenBucket | undefined {
 function reply(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(`${text}\n`);
+}
+
+/** Delays replies by `delayMs`, at most `max` at a time; close() releases every one at once. */
+class Tarpit {
+  private readonly held = new Set<{ timer: NodeJS.Timeout; release: () => void }>();
+
+  constructor(
+    private readonly delayMs: number,
+    private readonly max: number,
+  ) {}
+
+  hold(): Promise<void> {
+    if (this.held.size >= this.max) return Promise.resolve();
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.held.delete(entry);
+          resolve();
+        }, this.delayMs),
+        release: resolve,
+      };
+      this.held.add(entry);
+    });
+  }
+
+  close(): void {
+    for (const entry of this.held) {
+      clearTimeout(entry.timer);
+      entry.release();
+    }
+    this.held.clear();
+  }
 }

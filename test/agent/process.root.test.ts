@@ -55,7 +55,7 @@ describe('linkmon validate', () => {
     writeFileSync(file, agentConfig(ALL_TARGETS(httpPort)));
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'cli/linkmon.ts', 'validate', '--config', file], { encoding: 'utf8' });
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/valid \(site esb, 3 modules, 3 targets, about \d+ series of at most 250000\)/);
+    expect(run.stdout).toMatch(/valid \(site esb, 3 modules, 3 targets, about \d+ series of at most 200000\)/);
   });
 
   it('rejects a bad file with exit 2, the file, the field and no stack trace', () => {

@@ -146,6 +146,9 @@ targets:
       return results;
     };
     const oneSource = slowloris(ports.http, '127.0.0.2', 300);
+    // Reference for the box's scheduling delay in this run: how late a timer of the deadline's length fires here.
+    const timerSet = performance.now();
+    const timerLate = new Promise<number>((resolve) => setTimeout(() => resolve((performance.now() - timerSet) / 1000 - HEADER_DEADLINE_SECONDS), HEADER_DEADLINE_SECONDS * 1000));
     let manySources: ReturnType<typeof slowloris>[] = [];
     let phases: boolean[][];
     try {
@@ -172,7 +175,9 @@ targets:
     expect(dropped.length).toBeGreaterThan(0);
     // Not before the deadline; well before the 30 s that Node's default check interval allowed.
     expect(Math.min(...dropped)).toBeGreaterThanOrEqual(HEADER_DEADLINE_SECONDS - 0.05);
-    expect(Math.max(...dropped)).toBeLessThan(HEADER_DEADLINE_SECONDS + 3);
+    // Node checks every 0.5 s; the rest is the box: 1 s, or three times this run's timer lateness.
+    const late = await timerLate;
+    expect(Math.max(...dropped), `timer lateness in this run ${late.toFixed(3)} s`).toBeLessThan(HEADER_DEADLINE_SECONDS + 0.5 + Math.max(1, 3 * late));
     const samples = await responderSamples();
     expect(rejected(samples, 'connection', 'per_source_limit')).toBeGreaterThan(0);
     expect(rejected(samples, 'connection', 'timeout')).toBeGreaterThan(0);
