@@ -19,19 +19,23 @@ export class FailureLimiter {
     this.sources = new LruMap(maxSources);
   }
 
-  /** Whole seconds until `address` may try again, or undefined when it may try now. */
-  retryAfterSeconds(address: string | undefined): number | undefined {
-    const wait = this.sources.get(sourceKey(address))?.secondsUntilToken() ?? 0;
-    return wait > 0 ? Math.max(1, Math.ceil(wait)) : undefined;
-  }
-
-  recordFailure(address: string | undefined): void {
+  /**
+   * Takes one attempt from `address`'s allowance before the check runs (so concurrent guesses
+   * cannot all pass on the same allowance): undefined when taken, else whole seconds to wait.
+   * A check that succeeds gives the attempt back with refund().
+   */
+  reserve(address: string | undefined): number | undefined {
     const key = sourceKey(address);
     let bucket = this.sources.get(key);
     if (!bucket) {
       bucket = new TokenBucket(this.perMinute / 60, this.burst, this.now);
       this.sources.set(key, bucket);
     }
-    bucket.take();
+    if (bucket.take()) return undefined;
+    return Math.max(1, Math.ceil(bucket.secondsUntilToken()));
+  }
+
+  refund(address: string | undefined): void {
+    this.sources.get(sourceKey(address))?.refund();
   }
 }

@@ -22,6 +22,11 @@ export class TokenBucket {
     return true;
   }
 
+  /** Gives back a token taken for an event that turned out not to count. */
+  refund(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
+
   /** Seconds until take() would succeed; 0 when it would now. */
   secondsUntilToken(): number {
     this.refill();

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError } from '../lib/config-file.js';
-import { BasicAuthVerifier, parseBasicAuth } from './auth.js';
+import { BasicAuthVerifier, parseBasicAuth, type AuthOutcome } from './auth.js';
 import { createBcryptWorker } from './bcrypt.js';
 import type { WebConfig } from './config-load.js';
 import { FailureLimiter } from '../lib/failure-limit.js';
@@ -70,9 +70,16 @@ export function createWebGate(options: WebGateOptions): WebGate {
     if (config.users.size === 0 || config.authExcludedPaths.has(path)) return true;
     const credentials = parseBasicAuth(req.headers.authorization);
     const remote = req.socket.remoteAddress;
-    // A source past its failed logins gets no bcrypt compare, unless its credentials were verified before.
-    const retryAfter = failures.retryAfterSeconds(remote);
-    const outcome = !credentials ? 'denied' : retryAfter !== undefined && !verifier.isKnownGood(config.users, credentials) ? 'limited' : await verifier.verify(config.users, credentials);
+    // Each compare takes one of the source's failed-login allowance first (given back on success); a
+    // source with none left gets no bcrypt compare, unless its credentials were verified before.
+    let retryAfter: number | undefined;
+    let outcome: AuthOutcome | 'limited' = 'denied';
+    if (credentials && verifier.isKnownGood(config.users, credentials)) outcome = 'ok';
+    else if (credentials) {
+      retryAfter = failures.reserve(remote);
+      outcome = retryAfter !== undefined ? 'limited' : await verifier.verify(config.users, credentials);
+      if (outcome !== 'denied' && retryAfter === undefined) failures.refund(remote);
+    }
     if (outcome === 'busy' || outcome === 'limited') {
       res.setHeader('Retry-After', String(retryAfter ?? 1));
       if (outcome === 'limited') {
@@ -84,10 +91,7 @@ export function createWebGate(options: WebGateOptions): WebGate {
       return false;
     }
     if (outcome === 'denied') {
-      if (credentials) {
-        failures.recordFailure(remote);
-        failureLog.record('wrong_credentials', remote, { path });
-      }
+      if (credentials) failureLog.record('wrong_credentials', remote, { path });
       res.setHeader('WWW-Authenticate', 'Basic');
       reply(res, 401, 'Unauthorized');
       return false;

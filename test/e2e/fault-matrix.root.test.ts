@@ -128,6 +128,22 @@ describe('fault matrix and soak (network lab, real processes)', () => {
   }, 300_000);
 
   afterAll(async () => {
+    // The figures for docs/reliability.md: what each window counted (vitest prints this output).
+    const reasons = (from: ExpositionSample[], to: ExpositionSample[], target: string) =>
+      Object.fromEntries(
+        from
+          .filter((s) => s.name === 'linkmon_probe_failures_total' && s.labels.target === target)
+          .map((s) => [s.labels.reason, delta(from, to, 'linkmon_probe_failures_total', { target, reason: s.labels.reason! })])
+          .filter(([, n]) => (n as number) > 0),
+      );
+    const lines = [...windows.values()].map((w) => {
+      const targets = [TARGETS.blackholed, TARGETS.fault, TARGETS.dns, TARGETS.tcp, TARGETS.icmp];
+      const faults = targets.map((t) => `${t} ${JSON.stringify(reasons(w.on, w.off, t))}`).join(', ');
+      const snmp = `snmp failures ${delta(w.on, w.off, 'linkmon_snmp_poll_failures_total', { device: SNMP_DEVICE })}/${delta(w.on, w.off, 'linkmon_snmp_polls_total', { device: SNMP_DEVICE })}`;
+      return `${w.name} (${w.seconds} s): ${faults}, ${snmp}; tcp-dc attempts ${delta(w.on, w.off, 'linkmon_probe_attempts_total', { target: TARGETS.tcp })}`;
+    });
+    const soak = resources.map((r) => `fds ${r.fds} handles ${r.handles} rss ${(r.rssBytes / 1e6).toFixed(1)} MB heap ${(r.heapUsedBytes / 1e6).toFixed(1)} MB eld p99 ${(r.eventLoopDelayP99Seconds * 1000).toFixed(0)} ms`);
+    console.log(`fault matrix:\n${lines.join('\n')}\nsoak (every 10 s):\n${soak.join('\n')}\nscrapes ${scrapes}, failed ${failedScrapes.length}`);
     await lab?.destroy();
   });
 
