@@ -69,8 +69,8 @@ export interface FaultLab {
   responderKill(): void;
   responderStart(): Promise<void>;
   responderPause(paused: boolean): void;
-  /** Resolves when a throughput test is transferring in that direction (read from the responder). */
-  throughputRunning(direction: 'download' | 'upload', timeoutMs: number): Promise<void>;
+  /** Resolves when a throughput transfer in that direction has just started (read from the responder every 50 ms). */
+  throughputStarted(direction: 'download' | 'upload', timeoutMs: number): Promise<void>;
   closeAgentStdout(): void;
   prometheusAway(away: boolean): Promise<void>;
   destroy(): Promise<void>;
@@ -250,16 +250,21 @@ export async function startFaultLab(): Promise<FaultLab> {
     responderKill: () => responder?.kill('SIGKILL'),
     responderStart,
     responderPause: (paused) => responder?.kill(paused ? 'SIGSTOP' : 'SIGCONT'),
-    throughputRunning: (direction, timeoutMs) =>
-      waitFor(
-        `a throughput ${direction} running`,
+    throughputStarted: async (direction, timeoutMs) => {
+      // A start, not a transfer already under way (which may be about to end).
+      let idleSeen = false;
+      await waitFor(
+        `a throughput ${direction} starting`,
         async () => {
           const samples = parseExposition(await (await fetch(`http://${responderBridge.hostPort}/metrics`, { signal: AbortSignal.timeout(1000) })).text());
-          return sumSamples(samples, 'linkmon_responder_tests_active', { endpoint: direction }) > 0 ? true : undefined;
+          const running = sumSamples(samples, 'linkmon_responder_tests_active', { endpoint: direction }) > 0;
+          if (!running) idleSeen = true;
+          return running && idleSeen ? true : undefined;
         },
         timeoutMs,
         50,
-      ).then(() => undefined),
+      );
+    },
     closeAgentStdout: () => agent.child.stdout?.destroy(),
     prometheusAway: (away) => prometheus.reloadConfig(buildPrometheusConfig({ scrapeConfigs: [scrapeConfig(away ? [] : [agentBridge.hostPort])] })),
     destroy: async () => {

@@ -94,15 +94,15 @@ describe('fault matrix and soak (network lab, real processes)', () => {
       const responderFaults = (async () => {
         const throughput = async () => lab.scrape();
         const before = await throughput();
-        await lab.throughputRunning('download', 15_000);
+        await lab.throughputStarted('download', 15_000);
         await sleep(500);
         lab.responderKill();
         await lab.responderStart();
-        await lab.throughputRunning('upload', 25_000);
+        await lab.throughputStarted('upload', 25_000);
         await sleep(500);
         lab.responderKill();
         await lab.responderStart();
-        await lab.throughputRunning('download', 25_000);
+        await lab.throughputStarted('download', 25_000);
         await sleep(300);
         lab.responderPause(true);
         await sleep(4000);
@@ -142,7 +142,7 @@ describe('fault matrix and soak (network lab, real processes)', () => {
       const snmp = `snmp failures ${delta(w.on, w.off, 'linkmon_snmp_poll_failures_total', { device: SNMP_DEVICE })}/${delta(w.on, w.off, 'linkmon_snmp_polls_total', { device: SNMP_DEVICE })}`;
       return `${w.name} (${w.seconds} s): ${faults}, ${snmp}; tcp-dc attempts ${delta(w.on, w.off, 'linkmon_probe_attempts_total', { target: TARGETS.tcp })}`;
     });
-    const soak = resources.map((r) => `fds ${r.fds} handles ${r.handles} rss ${(r.rssBytes / 1e6).toFixed(1)} MB heap ${(r.heapUsedBytes / 1e6).toFixed(1)} MB eld p99 ${(r.eventLoopDelayP99Seconds * 1000).toFixed(0)} ms`);
+    const soak = resources.map((r) => `fds ${r.fds} handles ${r.handles} rss ${(r.rssBytes / 1e6).toFixed(1)} MB heap ${(r.heapUsedBytes / 1e6).toFixed(1)} MB eld p99 ${(r.eventLoopDelayP99Seconds * 1000).toFixed(1)} ms`);
     console.log(`fault matrix:\n${lines.join('\n')}\nsoak (every 10 s):\n${soak.join('\n')}\nscrapes ${scrapes}, failed ${failedScrapes.length}`);
     await lab?.destroy();
   });
@@ -200,7 +200,8 @@ describe('fault matrix and soak (network lab, real processes)', () => {
     const [before, faulted, after] = throughputFailures;
     expect(before && faulted && after).toBeTruthy();
     const failed = (reason: string, direction: string) => delta(before!, faulted!, 'linkmon_throughput_test_failures_total', { target: TARGETS.throughput, reason, direction });
-    expect(failed('reset', 'dc_to_site') + failed('timeout', 'dc_to_site'), 'download killed and stalled').toBeGreaterThanOrEqual(2);
+    const all = faulted!.filter((s) => s.name.startsWith('linkmon_throughput_test') || s.name === 'linkmon_throughput_skipped_total').map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`).join('\n');
+    expect(failed('reset', 'dc_to_site') + failed('timeout', 'dc_to_site'), `download killed and stalled\n${all}`).toBeGreaterThanOrEqual(2);
     expect(failed('reset', 'site_to_dc') + failed('timeout', 'site_to_dc'), 'upload killed').toBeGreaterThanOrEqual(1);
     const tests = delta(faulted!, after!, 'linkmon_throughput_tests_total', { target: TARGETS.throughput, direction: 'dc_to_site' });
     const failedAfter = delta(faulted!, after!, 'linkmon_throughput_test_failures_total', { target: TARGETS.throughput, direction: 'dc_to_site' });
