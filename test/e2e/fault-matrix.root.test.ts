@@ -31,7 +31,7 @@ describe('fault matrix and soak (network lab, real processes)', () => {
   const windows = new Map<string, Window>();
   const resources: ResourceSample[] = [];
   let scrapes = 0;
-  let failedScrapes: string[] = [];
+  const failedScrapes: string[] = [];
   let prometheusGap: { before: number; after: number; from: number; to: number } | undefined;
   let throughputFailures: ExpositionSample[][] = [];
 
@@ -71,7 +71,7 @@ describe('fault matrix and soak (network lab, real processes)', () => {
       }
     })();
     try {
-      await sleep(15_000); // warm-up: the resource baseline, every probe past its first cycle
+      await sleep(10_000); // warm-up: the resource baseline, every probe past its first cycle
 
       const probeFaults = (async () => {
         lab.closeAgentStdout();
@@ -119,7 +119,7 @@ describe('fault matrix and soak (network lab, real processes)', () => {
       const off = await lab.scrape();
       await sleep(5000);
       windows.set('link flapping every 2 s', { name: 'link flapping every 2 s', on, off, recovered: await lab.scrape(), seconds: 8 });
-      await sleep(8000); // settle: the soak's last resource samples
+      await sleep(6000); // settle before the last resource sample
       resources.push(await lab.resources());
     } finally {
       running = false;
@@ -143,7 +143,16 @@ describe('fault matrix and soak (network lab, real processes)', () => {
       return `${w.name} (${w.seconds} s): ${faults}, ${snmp}; tcp-dc attempts ${delta(w.on, w.off, 'linkmon_probe_attempts_total', { target: TARGETS.tcp })}`;
     });
     const soak = resources.map((r) => `fds ${r.fds} handles ${r.handles} rss ${(r.rssBytes / 1e6).toFixed(1)} MB heap ${(r.heapUsedBytes / 1e6).toFixed(1)} MB eld p99 ${(r.eventLoopDelayP99Seconds * 1000).toFixed(1)} ms`);
-    console.log(`fault matrix:\n${lines.join('\n')}\nsoak (every 10 s):\n${soak.join('\n')}\nscrapes ${scrapes}, failed ${failedScrapes.length}`);
+    const [tpBefore, tpFaulted] = throughputFailures;
+    const throughput = tpBefore && tpFaulted
+      ? tpFaulted
+          .filter((s) => s.name === 'linkmon_throughput_test_failures_total' && s.labels.target === TARGETS.throughput)
+          .map((s) => ({ direction: s.labels.direction, reason: s.labels.reason, n: delta(tpBefore, tpFaulted, s.name, s.labels) }))
+          .filter((s) => s.n > 0)
+          .map((s) => `${s.direction} ${s.reason} ${s.n}`)
+          .join(', ')
+      : 'not run';
+    console.log(`fault matrix:\n${lines.join('\n')}\nthroughput failures (responder killed mid-download, mid-upload, stalled): ${throughput}\nsoak (every 10 s):\n${soak.join('\n')}\nscrapes ${scrapes}, failed ${failedScrapes.length}`);
     await lab?.destroy();
   });
 
