@@ -1,5 +1,6 @@
 import { LATENCY_BUCKETS } from '../metrics.js';
 import { LINK_THRESHOLDS } from '../capacity/terms.js';
+import { TRACE_FAILURE_REASONS } from '../path-tracing/trace.js';
 import { FAILURE_REASONS, HTTP_PHASES } from '../probes/types.js';
 import { DISCONTINUITY_CAUSES } from '../snmp/metrics.js';
 import { SNMP_FAILURE_REASONS } from '../snmp/errors.js';
@@ -36,6 +37,10 @@ export function estimateSeries(config: AgentConfig): number {
   }
   // info, capacity, step size, one-off cost, annual cost, lead time, thresholds
   series += (config.links?.length ?? 0) * (6 + LINK_THRESHOLDS.length);
+  const tracing = config.path_tracing;
+  // available; per target: traces, failures by reason, hop count, last responding hop, changes;
+  // per hop: RTT, probes sent, probes lost, the address info
+  if (tracing) series += 1 + tracing.targets.length * (4 + TRACE_FAILURE_REASONS.length + 4 * tracing.max_hops);
   return series;
 }
 
