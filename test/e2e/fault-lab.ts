@@ -69,8 +69,6 @@ export interface FaultLab {
   responderKill(): void;
   responderStart(): Promise<void>;
   responderPause(paused: boolean): void;
-  /** Resolves when a throughput transfer in that direction has just started (read from the responder every 50 ms). */
-  throughputStarted(direction: 'download' | 'upload', timeoutMs: number): Promise<void>;
   closeAgentStdout(): void;
   prometheusAway(away: boolean): Promise<void>;
   destroy(): Promise<void>;
@@ -167,7 +165,6 @@ export async function startFaultLab(): Promise<FaultLab> {
     await waitFor('the responder to listen', () => (responderOutput.includes('listening') ? true : undefined), 30_000, 50);
   };
   await responderStart();
-  const responderBridge = await lab.bridge(lab.dc, RESPONDER.http, lab.dcAddress(1));
 
   const agent = startLinkmon(['agent', '--config', configFile], { netns: site });
   await waitFor('the agent serving metrics', () => {
@@ -250,21 +247,6 @@ export async function startFaultLab(): Promise<FaultLab> {
     responderKill: () => responder?.kill('SIGKILL'),
     responderStart,
     responderPause: (paused) => responder?.kill(paused ? 'SIGSTOP' : 'SIGCONT'),
-    throughputStarted: async (direction, timeoutMs) => {
-      // A start, not a transfer already under way (which may be about to end).
-      let idleSeen = false;
-      await waitFor(
-        `a throughput ${direction} starting`,
-        async () => {
-          const samples = parseExposition(await (await fetch(`http://${responderBridge.hostPort}/metrics`, { signal: AbortSignal.timeout(1000) })).text());
-          const running = sumSamples(samples, 'linkmon_responder_tests_active', { endpoint: direction }) > 0;
-          if (!running) idleSeen = true;
-          return running && idleSeen ? true : undefined;
-        },
-        timeoutMs,
-        50,
-      );
-    },
     closeAgentStdout: () => agent.child.stdout?.destroy(),
     prometheusAway: (away) => prometheus.reloadConfig(buildPrometheusConfig({ scrapeConfigs: [scrapeConfig(away ? [] : [agentBridge.hostPort])] })),
     destroy: async () => {
