@@ -108,8 +108,11 @@ describe('fault matrix and soak (network lab, real processes)', () => {
         await at(killedUpload + 4800);
         lab.responderKill();
         await lab.responderStart();
+        // Hung from just before the test: its connection is accepted by the kernel, nothing answers.
+        // (Stopped 1 s into a 3 s transfer, the socket buffers drained for ~1 s more and the test
+        // reached its duration before the 2 s no-progress timeout: a slow test, not a failure.)
         const stalled = nextCycle();
-        await at(stalled + 1000);
+        await at(stalled - 500);
         lab.responderPause(true);
         await at(stalled + 5500);
         lab.responderPause(false);
