@@ -1,6 +1,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SummarizedLog } from '../lib/log-summary.js';
+import { expositionChunks } from '../lib/metrics/fast-registry.js';
+import { encodeExposition, negotiateExposition, sendExposition } from '../web/exposition.js';
 import type { ResponderConfig } from './config.js';
 import type { AbortReason, HttpEndpoint, HttpRejectionReason, ResponderMetrics, TestEndpoint } from './metrics.js';
 import type { TestSlots } from './slots.js';
@@ -86,16 +88,15 @@ export function createHttpHandler(deps: HttpHandlerDeps): Handler {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'metrics':
-        return void metrics.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
-            res.end(text);
-          },
-          (err: unknown) => {
-            deps.log.error({ err }, 'collecting metrics failed');
-            sendJson(res, 500, { error: 'internal', detail: 'collecting metrics failed' });
-          },
-        );
+        return void expositionChunks(metrics.registry)
+          .then((chunks) => encodeExposition(chunks, negotiateExposition(req.headers)))
+          .then(
+            (encoded) => sendExposition(res, encoded),
+            (err: unknown) => {
+              deps.log.error({ err }, 'collecting metrics failed');
+              sendJson(res, 500, { error: 'internal', detail: 'collecting metrics failed' });
+            },
+          );
       case 'download':
       case 'upload':
         return startTest(req, res, endpoint, url.searchParams);

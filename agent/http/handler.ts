@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { FastRegistry } from '../../lib/metrics/fast-registry.js';
+import { expositionChunks } from '../../lib/metrics/fast-registry.js';
+import { encodeExposition, negotiateExposition, sendExposition } from '../../web/exposition.js';
 import { renderStatusPage, type StatusPageModel } from './status-page.js';
 
 /** What the HTTP endpoints read from the running agent; getters because a reload swaps them. */
@@ -20,14 +21,15 @@ export function exporterHandler(source: ExporterSource): RequestListener {
       case '/metrics': {
         const registry = source.registry();
         if (!registry) return send(res, 503, 'text/plain', 'no configuration loaded yet\n');
-        const body = registry instanceof FastRegistry ? registry.metricsChunks() : registry.metrics();
-        body.then(
-          (chunks) => send(res, 200, registry.contentType, chunks),
-          (err: unknown) => {
-            source.onError(err);
-            send(res, 500, 'text/plain', 'failed to collect metrics\n');
-          },
-        );
+        expositionChunks(registry)
+          .then((chunks) => encodeExposition(chunks, negotiateExposition(req.headers)))
+          .then(
+            (encoded) => sendExposition(res, encoded),
+            (err: unknown) => {
+              source.onError(err);
+              send(res, 500, 'text/plain', 'failed to collect metrics\n');
+            },
+          );
         return;
       }
       case '/healthz':
@@ -44,17 +46,7 @@ export function exporterHandler(source: ExporterSource): RequestListener {
   };
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer[], headers: Record<string, string> = {}): void {
-  if (typeof body === 'string') {
-    res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', ...headers });
-    res.end(res.req.method === 'HEAD' ? undefined : body);
-    return;
-  }
-  const length = body.reduce((sum, chunk) => sum + chunk.length, 0);
-  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'Content-Length': String(length), ...headers });
-  if (res.req.method === 'HEAD') return void res.end();
-  // Corked, the chunks leave in one writev.
-  res.cork();
-  for (const chunk of body) res.write(chunk);
-  res.end();
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -168,6 +168,11 @@ export class FastRegistry extends Registry {
   }
 }
 
+/** A registry's text exposition as chunks that break only at line boundaries (the fast path when it is a FastRegistry). */
+export async function expositionChunks(registry: Registry): Promise<Buffer[]> {
+  return registry instanceof FastRegistry ? registry.metricsChunks() : [Buffer.from(await registry.metrics())];
+}
+
 interface HistogramSeries {
   labels: Record<string, unknown>;
   bucketValues: Record<string, number>;

@@ -40,6 +40,11 @@ describe('responder HTTP API (loopback)', () => {
     expect([latency.status, await latency.text()]).toEqual([200, 'ok\n']);
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${base}/metrics`)).text()).toContain('linkmon_responder_rejections_total');
+    // As Prometheus asks (web/exposition.ts): OpenMetrics, gzip (fetch sends Accept-Encoding and decompresses).
+    const openMetrics = await fetch(`${base}/metrics`, { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+    expect(openMetrics.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(openMetrics.headers.get('content-encoding')).toBe('gzip');
+    expect(await openMetrics.text()).toMatch(/^# TYPE linkmon_responder_rejections counter$[\s\S]*\n# EOF\n$/m);
   });
 
   it('download: exactly N bytes by size, a clean end by duration, incompressible payload', async () => {
