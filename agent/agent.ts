@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AgentComponent } from './component.js';
+import type { AgentComponent, ComponentTargetStatus } from './component.js';
 import { COMPONENT_FACTORIES } from './components.js';
 import { INTERVAL_KINDS, isIntervalKind, type IntervalKind, type ModuleKind } from '../lib/kinds.js';
 import type { AgentConfig } from './config/schema.js';
@@ -52,6 +52,11 @@ export class Agent {
 
   targetStates(): TargetState[] {
     return this.scheduler?.targetStates() ?? [];
+  }
+
+  /** Targets the components run on their own clock (throughput tests), for the status page. */
+  componentTargetStatus(): ComponentTargetStatus[] {
+    return this.components.flatMap((component) => component.targetStatus?.() ?? []);
   }
 
   proberAvailability(): ReadonlyMap<ModuleKind, ProberAvailability> {

@@ -10,6 +10,22 @@ export interface AgentComponent {
   start(): Promise<void> | void;
   /** Must finish promptly (abort in-flight work); the agent bounds shutdown time. */
   stop(): Promise<void>;
+  /** Its targets for the status page at `/`, when it has any (the throughput scheduler does). */
+  targetStatus?(): ComponentTargetStatus[];
+}
+
+/** One row of the status page for a target a component runs. */
+export interface ComponentTargetStatus {
+  target: string;
+  kind: string;
+  address: string;
+  labels: Record<string, string>;
+  /** ok: the last run succeeded; fail: it did not; pending: no run yet. */
+  state: 'ok' | 'fail' | 'pending';
+  lastResult: string;
+  lastSuccessAt?: Date;
+  /** When the next run starts (undefined while stopping). */
+  nextRunAt?: Date;
 }
 
 export interface ComponentContext {

@@ -3,7 +3,7 @@ import { Agent } from './agent.js';
 import { ConfigError } from '../lib/config-file.js';
 import { loadConfigFile } from './config/load.js';
 import type { AgentConfig } from './config/schema.js';
-import { createLogger, type LogLevel } from '../lib/log.js';
+import { createLogger, type LogFormat, type LogLevel } from '../lib/log.js';
 import { installProcessErrorHandlers } from '../lib/process-errors.js';
 import { exporterHandler } from './http/handler.js';
 import { startWebServer, type WebServer } from '../web/server.js';
@@ -18,6 +18,7 @@ export interface AgentProcessOptions {
   /** Exporter-toolkit web config (TLS, mTLS, basic auth) for the HTTP endpoints; re-read when it changes. */
   webConfigFile?: string;
   logLevel?: LogLevel;
+  logFormat?: LogFormat;
   /** Called after the agent has stopped, before exit: the demo stops its responder here. */
   onStop?: () => Promise<void>;
 }
@@ -32,7 +33,7 @@ export interface RunningAgent {
 
 /** Starts the agent and its HTTP endpoints, and wires SIGTERM/SIGINT (stop) and SIGHUP (reload). */
 export async function runAgentProcess(options: AgentProcessOptions): Promise<RunningAgent> {
-  const log = createLogger(options.logLevel ?? options.config.log.level);
+  const log = createLogger(options.logLevel ?? options.config.log.level, options.logFormat);
   installProcessErrorHandlers(log, 'agent');
   const agent = new Agent(log);
   await agent.apply(options.config);
@@ -44,6 +45,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
         site: agent.config.site,
         ready: agent.isReady(),
         targets: agent.targetStates(),
+        componentTargets: agent.componentTargetStatus(),
         unavailable: [...agent.proberAvailability()].flatMap(([kind, a]) => (a.available ? [] : [{ kind, why: a.why }])),
       },
     onError: (err) => {

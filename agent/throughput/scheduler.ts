@@ -1,7 +1,7 @@
 import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentComponent, ComponentFactory } from '../component.js';
+import type { AgentComponent, ComponentFactory, ComponentTargetStatus } from '../component.js';
 import type { AgentConfig, TargetConfig } from '../config/schema.js';
 import { runThroughputDirection, type DirectionTestResult } from './run-direction.js';
 import type { ModuleOf, TargetLabels } from '../probes/types.js';
@@ -31,7 +31,9 @@ export interface ThroughputSchedulerDeps {
  * different targets take turns, since two tests at once would share the site's link.
  */
 export class ThroughputScheduler implements AgentComponent {
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks = new Map<ThroughputPlan, ScheduledTask>();
+  /** The last outcome of each direction, per target name, for the status page. */
+  private readonly lastOutcomes = new Map<string, Map<DirectionTestResult['direction'], DirectionOutcome>>();
   private readonly abort = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private turn: Promise<void> = Promise.resolve();
@@ -57,12 +59,15 @@ export class ThroughputScheduler implements AgentComponent {
       task.on('execution:overlap', () => this.overlapped(plan));
       task.on('execution:missed', (ctx) => log.warn({ tick: ctx.date.toISOString() }, 'throughput test tick missed (event loop blocked)'));
       task.start();
-      this.tasks.push(task);
+      this.tasks.set(plan, task);
       const [next, after] = task.getNextRuns(2);
       log.info({ schedule: module.schedule, timezone: module.timezone ?? 'local', offset_seconds: offsetSeconds, next_run: next?.toISOString() }, 'throughput tests scheduled');
       const longest = offsetSeconds + module.directions.length * module.max_duration * (1 + module.busy_retries);
       if (next && after && (after.getTime() - next.getTime()) / 1000 < longest) {
-        log.warn({ period_seconds: (after.getTime() - next.getTime()) / 1000, offset_seconds: offsetSeconds }, 'a run can outlast the time between ticks; later ticks are then skipped (overlap)');
+        log.warn(
+          { module: target.module, period_seconds: (after.getTime() - next.getTime()) / 1000, offset_seconds: offsetSeconds, longest_run_seconds: longest },
+          `a run of module "${target.module}" can outlast the time between ticks (directions × max_duration × (1 + busy_retries)); later ticks are then skipped (overlap)`,
+        );
       }
     }
   }
@@ -70,8 +75,8 @@ export class ThroughputScheduler implements AgentComponent {
   /** Stops the schedule, aborts a running test and resolves once it has wound down. */
   async stop(): Promise<void> {
     this.abort.abort();
-    await Promise.allSettled(this.tasks.map((task) => task.destroy()));
-    this.tasks.length = 0;
+    await Promise.allSettled([...this.tasks.values()].map((task) => task.destroy()));
+    this.tasks.clear();
     await Promise.allSettled([...this.running]);
   }
 
@@ -109,13 +114,44 @@ export class ThroughputScheduler implements AgentComponent {
     }
   }
 
+  /** Each target with the last outcome of each direction and the start of its next run. */
+  targetStatus(): ComponentTargetStatus[] {
+    return this.plans.map((plan) => {
+      const outcomes = plan.module.directions.flatMap((direction) => {
+        const outcome = this.lastOutcomes.get(plan.target.name)?.get(direction);
+        return outcome ? [outcome] : [];
+      });
+      const successes = outcomes.flatMap((o) => (o.ok ? [o.at] : []));
+      const next = this.tasks.get(plan)?.getNextRun();
+      return {
+        target: plan.target.name,
+        kind: 'throughput',
+        address: plan.target.url ?? '',
+        labels: plan.target.labels,
+        state: outcomes.length === 0 ? 'pending' : outcomes.every((o) => o.ok) ? 'ok' : 'fail',
+        lastResult: outcomes.length === 0 ? 'pending' : outcomes.map((o) => o.text).join('; '),
+        ...(successes.length > 0 ? { lastSuccessAt: new Date(Math.max(...successes.map((d) => d.getTime()))) } : {}),
+        ...(next ? { nextRunAt: new Date(next.getTime() + plan.offsetSeconds * 1000) } : {}),
+      };
+    });
+  }
+
+  private remember(plan: ThroughputPlan, direction: DirectionTestResult['direction'], ok: boolean, text: string): void {
+    let outcomes = this.lastOutcomes.get(plan.target.name);
+    if (!outcomes) this.lastOutcomes.set(plan.target.name, (outcomes = new Map()));
+    outcomes.set(direction, { ok, text: `${direction} ${text}`, at: new Date() });
+  }
+
   private record(plan: ThroughputPlan, result: DirectionTestResult): void {
     const { metrics } = this.deps;
     const log = this.deps.log.child({ target: plan.target.name, direction: result.direction });
     const common = { total_bytes: result.totalBytes, elapsed_seconds: round(result.elapsedSeconds), busy_answers: result.busyAnswers };
     switch (result.outcome) {
-      case 'ok':
+      case 'ok': {
         metrics.recordSuccess(plan.labels, result.direction, result.bytesPerSecond, Date.now() / 1000);
+        this.remember(plan, result.direction, true, `${round((result.bytesPerSecond * 8) / 1e6)} Mbit/s`);
+        // Without a warm-up (warmup: 0s) there is nothing to exclude; with one, a transfer shorter than it includes TCP slow start.
+        const slowStartIncluded = !result.warmupExcluded && plan.module.warmup > 0;
         log.info(
           {
             ...common,
@@ -125,15 +161,20 @@ export class ThroughputScheduler implements AgentComponent {
             warmup_excluded: result.warmupExcluded,
             stopped_by: result.stoppedBy,
           },
-          result.warmupExcluded ? 'throughput measured' : 'throughput measured, but a stream ended within the warm-up: the rate includes slow start (raise bytes or duration)',
+          slowStartIncluded
+            ? `throughput measured, but a stream ended within the ${plan.module.warmup}s warm-up: the rate includes TCP slow start (raise bytes or duration of module "${plan.target.module}")`
+            : 'throughput measured',
         );
         return;
+      }
       case 'failed':
         metrics.recordFailure(plan.labels, result.direction, result.reason);
+        this.remember(plan, result.direction, false, `failed (${result.reason}: ${result.detail})`);
         log.warn({ ...common, reason: result.reason, detail: result.detail }, 'throughput test failed');
         return;
       case 'busy':
         metrics.recordSkip(plan.labels, result.direction, 'busy');
+        this.remember(plan, result.direction, false, 'skipped (responder busy)');
         log.info({ ...common, retry_after_seconds: result.retryAfterSeconds }, 'responder busy (429): throughput test skipped');
         return;
       case 'aborted':
@@ -143,9 +184,16 @@ export class ThroughputScheduler implements AgentComponent {
   }
 
   private overlapped(plan: ThroughputPlan): void {
+    // The status page keeps the last result: the run that caused the overlap is still going.
     for (const direction of plan.module.directions) this.deps.metrics.recordSkip(plan.labels, direction, 'overlap');
     this.deps.log.warn({ target: plan.target.name }, 'throughput run still going at the next tick: this tick is skipped (overlap)');
   }
+}
+
+interface DirectionOutcome {
+  ok: boolean;
+  text: string;
+  at: Date;
 }
 
 /** node-cron's own messages: its overlap warning duplicates ours, so warnings go to debug. */

@@ -146,6 +146,36 @@ describe('throughput scheduler (node-cron)', () => {
     // The busy answer is a skip, not a test: reset + 500 + the success.
     expect(await metricValue(registry, 'linkmon_throughput_tests_total', series)).toBe(3);
   });
+
+  it('reports each target for the status page (pending, then the last result and the next run) and advises on the warm-up only when one is configured', async () => {
+    const server = new CountingServer();
+    const url = await server.listen();
+    cleanups.push(() => server.close());
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const metrics = ThroughputMetrics.on(new Registry(), ['target', 'kind']);
+    // No warm-up: nothing to advise. A 1 s warm-up longer than the 10 kB transfer: the rate includes slow start.
+    const noWarmup = plan(url, { duration: '200ms' });
+    const shortTransfer = { ...plan(url, { bytes: '10kB', warmup: '1s' }), target: { name: 'short', module: 'tiny', url, labels: { link: 'hsl' } } };
+    const scheduler = new ThroughputScheduler([noWarmup, shortTransfer], { metrics, log });
+    expect(scheduler.targetStatus()).toEqual([
+      expect.objectContaining({ target: 'dc', kind: 'throughput', state: 'pending', lastResult: 'pending' }),
+      expect.objectContaining({ target: 'short', address: url, labels: { link: 'hsl' }, state: 'pending' }),
+    ]);
+    cleanups.push(() => scheduler.stop());
+    scheduler.start();
+    await waitFor('both targets measured', () => (scheduler.targetStatus().every((s) => s.state === 'ok') ? true : undefined), 10_000);
+    const [dc, short] = scheduler.targetStatus();
+    expect(dc!.lastResult).toMatch(/^download \d+(\.\d+)? Mbit\/s$/);
+    expect(dc!.lastSuccessAt).toBeInstanceOf(Date);
+    expect(dc!.nextRunAt!.getTime()).toBeGreaterThan(Date.now() - 1000);
+    expect(short!.state).toBe('ok');
+    const measured = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('throughput measured'));
+    expect(measured.find((l) => l.target === 'dc')?.msg).toBe('throughput measured');
+    expect(measured.find((l) => l.target === 'short')?.msg).toBe(
+      'throughput measured, but a stream ended within the 1s warm-up: the rate includes TCP slow start (raise bytes or duration of module "tiny")',
+    );
+  });
 });
 
 describe('throughput component factory', () => {
