@@ -4,7 +4,7 @@ import { loadConfigFile } from '../agent/config/load.js';
 import { runDemo } from './demo.js';
 import { runThroughputNow } from './throughput.js';
 import { validateConfigFile } from './validate.js';
-import { logLevelSchema, type LogLevel } from '../lib/log.js';
+import { logFormatSchema, logLevelSchema, type LogFormat, type LogLevel } from '../lib/log.js';
 import { runAgentProcess } from '../agent/process.js';
 import { runResponderProcess } from '../responder/process.js';
 import { loadWebConfig } from '../web/config-load.js';
@@ -15,10 +15,12 @@ import { runReport } from '../report/main.js';
 const USAGE = `linkmon ${LINKMON_VERSION}: link-health monitoring agent and Prometheus exporter
 
 Usage:
-  linkmon                              run the demo: a loopback responder plus an agent probing it
+  linkmon [--web.listen-address HOST:PORT]
+                                       run the demo: a loopback responder plus an agent probing it
+                                       (status page and metrics on 127.0.0.1:9470 unless given)
   linkmon agent --config FILE          run the site agent
-  linkmon validate --config FILE       check a config file and exit (0 valid, 2 invalid)
-                                       (with --web.config.file: that file too)
+  linkmon validate --config FILE       check an agent or responder config file and exit (0 valid,
+                                       2 invalid); with --web.config.file: that file too
   linkmon responder --config FILE      run the data-centre responder (docs/responder.md)
   linkmon throughput --config FILE [--target NAME] [--stdin]
                                        run the config's throughput tests now, one JSON line per
@@ -30,7 +32,9 @@ Usage:
 
 Options:
   --config FILE        YAML config (see config/examples/)
-  --log-level LEVEL    trace, debug, info, warn, error or fatal (overrides log.level)
+  --log.level LEVEL    trace, debug, info, warn, error or fatal (overrides log.level; --log-level
+                       is the old spelling, still accepted)
+  --log.format FORMAT  json or logfmt (default: json, or human-readable on a terminal)
   --web.config.file FILE
                        Prometheus exporter-toolkit web config: TLS, mTLS and basic auth for the
                        HTTP endpoints (responder: basic auth on /metrics); changes apply without restart
@@ -47,8 +51,10 @@ interface ParsedArgs {
   flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['--config', '--log-level', '--web.config.file', '--target']);
+const VALUE_OPTIONS = new Set(['--config', '--log.level', '--log.format', '--web.config.file', '--web.listen-address', '--target']);
 const FLAG_OPTIONS = new Set(['--help', '-h', '--version', '--stdin']);
+/** Old spellings still accepted: Prometheus-style dotted names replaced them. */
+const ALIASES: Record<string, string> = { '--log-level': '--log.level' };
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const options = new Map<string, string>();
@@ -56,10 +62,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let command: string | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [given, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const name = ALIASES[given] ?? given;
     if (VALUE_OPTIONS.has(name)) {
       const value = inline ?? argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`);
+      if (value === undefined || value === '') throw new UsageError(`${given} needs a value`);
       options.set(name, value);
     } else if (FLAG_OPTIONS.has(name)) {
       flags.add(name);
@@ -74,12 +81,22 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { command: command ?? 'demo', options, flags };
 }
 
-function logLevelOption(options: Map<string, string>): LogLevel | undefined {
-  const raw = options.get('--log-level');
+function enumOption<T extends string>(options: Map<string, string>, name: string, schema: { options: readonly T[]; safeParse(v: unknown): { success: true; data: T } | { success: false } }): T | undefined {
+  const raw = options.get(name);
   if (raw === undefined) return undefined;
-  const parsed = logLevelSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(`--log-level: expected one of ${logLevelSchema.options.join(', ')}, got "${raw}"`);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`${name}: expected one of ${schema.options.join(', ')}, got "${raw}"`);
   return parsed.data;
+}
+
+/** `--web.listen-address 127.0.0.1:9470` (an IPv6 address in brackets: `[::1]:9470`). */
+function listenAddressOption(options: Map<string, string>): { address: string; port: number } | undefined {
+  const raw = options.get('--web.listen-address');
+  if (raw === undefined) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new UsageError(`--web.listen-address: expected HOST:PORT such as 127.0.0.1:9470, got "${raw}"`);
+  return { address: match[1] ?? match[2]!, port };
 }
 
 function requireConfig(command: string, options: Map<string, string>): string {
@@ -106,8 +123,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${LINKMON_VERSION}\n`);
     return 0;
   }
-  const logLevel = logLevelOption(options);
+  const logLevel = enumOption<LogLevel>(options, '--log.level', logLevelSchema);
+  const logFormat = enumOption<LogFormat>(options, '--log.format', logFormatSchema);
+  const logging = { ...(logLevel ? { logLevel } : {}), ...(logFormat ? { logFormat } : {}) };
   const webConfigFile = options.get('--web.config.file');
+  const listen = listenAddressOption(options);
+  if (listen && command !== 'demo') throw new UsageError('--web.listen-address is for the demo; the agent listens where its config says (listen:)');
   // A bad web config stops the process before anything starts probing (exit 2, like a bad config).
   const webConfig = webConfigFile ? await loadWebConfig(webConfigFile) : undefined;
   switch (command) {
@@ -121,12 +142,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'agent': {
       const file = requireConfig(command, options);
-      await runAgentProcess({ configFile: file, config: await loadConfigFile(file), ...(logLevel ? { logLevel } : {}), ...(webConfigFile ? { webConfigFile } : {}) });
+      await runAgentProcess({ configFile: file, config: await loadConfigFile(file), ...logging, ...(webConfigFile ? { webConfigFile } : {}) });
       return -1;
     }
     case 'responder': {
       const file = requireConfig(command, options);
-      await runResponderProcess({ configFile: file, ...(logLevel ? { logLevel } : {}), ...(webConfigFile ? { webConfigFile } : {}) });
+      await runResponderProcess({ configFile: file, ...logging, ...(webConfigFile ? { webConfigFile } : {}) });
       return -1;
     }
     case 'throughput': {
@@ -135,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'demo':
-      await runDemo(logLevel);
+      await runDemo({ ...logging, ...(listen ? { listen } : {}) });
       return -1;
     default:
       throw new UsageError(`unknown command "${command}"`);

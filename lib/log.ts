@@ -23,14 +23,34 @@ export const REDACTED_PATHS = [
 
 export const logLevelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 export type LogLevel = z.output<typeof logLevelSchema>;
+/** `--log.format`, as Prometheus and its exporters spell it. */
+export const logFormatSchema = z.enum(['json', 'logfmt']);
+export type LogFormat = z.output<typeof logFormatSchema>;
 
-/** JSON lines on stdout; human-readable when stdout is a terminal. */
-export function createLogger(level: LogLevel = 'info', destination: 'auto' | 'json' = 'auto'): Logger {
-  const pretty = destination === 'auto' && process.stdout.isTTY;
-  return pino({
-    level,
-    base: { service: 'linkmon' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
-  });
+/**
+ * Log lines on stdout: JSON (one object a line), logfmt, or, when no format is given and stdout is
+ * a terminal, human-readable.
+ */
+export function createLogger(level: LogLevel = 'info', format?: LogFormat): Logger {
+  const options = { level, base: { service: 'linkmon' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  if (format === 'logfmt') return pino(options, { write: (line: string) => void process.stdout.write(logfmtLine(JSON.parse(line) as Record<string, unknown>)) });
+  const pretty = format === undefined && process.stdout.isTTY;
+  return pino({ ...options, ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}) });
+}
+
+/** One pino record as a logfmt line: `ts=… level=… msg="…" key=value …` (nested values as JSON). */
+export function logfmtLine(record: Record<string, unknown>): string {
+  const { time, level, msg, ...rest } = record;
+  const fields: [string, unknown][] = [
+    ['ts', typeof time === 'number' ? new Date(time).toISOString() : time],
+    ['level', typeof level === 'number' ? (pino.levels.labels[level] ?? level) : level],
+    ...(msg === undefined ? [] : [['msg', msg] as [string, unknown]]),
+    ...Object.entries(rest),
+  ];
+  return `${fields.map(([key, value]) => `${key}=${logfmtValue(value)}`).join(' ')}\n`;
+}
+
+function logfmtValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
+  return text === '' || /[\s="\\]/.test(text) ? JSON.stringify(text) : text;
 }
