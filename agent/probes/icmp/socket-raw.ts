@@ -23,9 +23,17 @@ interface RawSocketModule {
 }
 
 let rawSocketModule: RawSocketModule | undefined;
-/** Loaded lazily: it is a native addon, and only the ICMP prober needs it. Throws if it is not built. */
+/**
+ * Loaded lazily: it is a native addon, and only the ICMP prober needs it. An optional dependency:
+ * without a C compiler at install time it is missing, and this says what to install.
+ */
 function rawSocket(): RawSocketModule {
-  return (rawSocketModule ??= createRequire(import.meta.url)('raw-socket') as RawSocketModule);
+  try {
+    return (rawSocketModule ??= createRequire(import.meta.url)('raw-socket') as RawSocketModule);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error('no ICMP socket module: neither linkmon_native.node nor raw-socket is built (install python3, make and g++, then npm rebuild && npm run build)', { cause: err });
+  }
 }
 
 // <linux/icmp.h> ICMP_FILTER on SOL_RAW, <netinet/icmp6.h> ICMP6_FILTER on IPPROTO_ICMPV6.
