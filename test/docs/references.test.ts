@@ -1,0 +1,41 @@
+// Pointers into the documentation from shipped files and code comments, written as
+// `docs/deploy.md "Section"` or `README "Section"`: the file exists and has a heading containing
+// that text (a renamed section must not leave a config comment pointing nowhere).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/linkmon-process.js';
+
+const REFERENCE = /\b((?:[\w.-]+\/)*(?:README|[\w-]+\.md))\)?,?\s+\(?"([^"\n]{3,80})"/g;
+
+const tracked = execFileSync('git', ['ls-files'], { cwd: REPO_ROOT, encoding: 'utf8' })
+  .split('\n')
+  .filter((file) => /\.(ts|ya?ml|md|service|conf|sh)$|^Dockerfile$/.test(file) && !file.startsWith('test/'))
+  .filter((file) => existsSync(join(REPO_ROOT, file)));
+
+const references = tracked.flatMap((file) =>
+  [...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(REFERENCE)].map(([, doc, section]) => ({ file, doc: doc!, section: section! })),
+);
+
+/** A reference is relative to the referring file's folder, else to the repository root. */
+function resolveDoc(from: string, doc: string): string | undefined {
+  const name = doc === 'README' ? 'README.md' : doc;
+  return [join(REPO_ROOT, dirname(from), name), join(REPO_ROOT, name)].find((path) => existsSync(path));
+}
+
+describe('section references', () => {
+  it('finds the references (the pattern still matches how they are written)', () => {
+    expect(references.length).toBeGreaterThan(3);
+  });
+
+  it.each(references.map((r) => [`${r.file} → ${r.doc} "${r.section}"`, r] as const))('%s', (_name, { file, doc, section }) => {
+    const path = resolveDoc(file, doc);
+    expect(path, `${doc} (from ${file})`).toBeDefined();
+    const headings = readFileSync(path!, 'utf8')
+      .split('\n')
+      .filter((line) => /^#{1,6} /.test(line))
+      .map((line) => line.replace(/^#+ /, '').toLowerCase());
+    expect(headings.some((heading) => heading.includes(section.toLowerCase())), `no heading containing "${section}" in ${doc}`).toBe(true);
+  });
+});
