@@ -2,8 +2,10 @@ import { INTERVAL_KINDS, type IntervalKind } from '../../lib/kinds.js';
 
 /**
  * Every selector, threshold and duration the linkmon rules use, in one object (the mixin pattern).
- * The rule files in alerts/generated/ are generated from `alertsConfig`; change a value here and run
- * `npx tsx alerts/src/generate.ts`. Tests build faster variants from the same object.
+ * The rule files in alerts/generated/ are generated from `alertsConfig`; change a default here and
+ * run `npm run alerts:generate`. A deployment keeps its own values in an overrides file instead
+ * (`npm run alerts:generate -- --config overrides.json`, alerts/src/overrides.ts). Tests build faster
+ * variants from the same object.
  *
  * Durations are Prometheus duration strings ("30s", "5m", "1h", "7d"). Ratios are 0–1.
  */
@@ -18,7 +20,7 @@ export const alertsConfig = {
   responderSelector: 'job="linkmon-responder"',
   /**
    * runbook_url = `${runbookBaseUrl}/<area>.md#<alertname in lower case>`. A placeholder (.invalid):
-   * set it to where this repository's docs/runbooks is browsable on the MPS network.
+   * set it in an overrides file (alerts/src/overrides.ts) to where docs/runbooks is browsable on the MPS network.
    */
   runbookBaseUrl: 'https://git.linkmon.invalid/linkmon/-/blob/main/docs/runbooks',
   /** `link` label value of the targets beyond the High Speed Link (the CAID side). */

@@ -23,11 +23,11 @@ import {
   queryVariable,
   linkmonDashboard,
 } from './common.js';
-import { agentSeries, rule } from './promql.js';
-import { AGENT_SELECTOR, LINK_THRESHOLD_DEFAULTS, alertsConfig, utilisationLevels } from './thresholds.js';
+import { VARIABLE_SELECTED_CONFIG, agentSeries, instanceVariable, jobVariable, rule } from './promql.js';
+import { LINK_THRESHOLD_DEFAULTS, alertsConfig, utilisationLevels } from './thresholds.js';
 
 const RULES = capacityNames(alertsConfig);
-const Q = capacityPromql(alertsConfig);
+const Q = capacityPromql(VARIABLE_SELECTED_CONFIG);
 const LINK = 'link="$link"';
 const { capacity } = alertsConfig;
 /** The newest value of a rule recorded once per window, or once a day (an instant selector would often find none). */
@@ -322,7 +322,7 @@ const refId = (key: string) => key.toUpperCase();
 
 /** Per link: max(in, out), busy hours, hours above, windows and data quality, as the report's monthly table. */
 export function monthlyTable() {
-  const figures = monthlyFigures(alertsConfig).filter((f) => f.by === 'link');
+  const figures = monthlyFigures(VARIABLE_SELECTED_CONFIG).filter((f) => f.by === 'link');
   return monthlyTableOf(
     'Monthly utilisation, last 13 months',
     "Per month: mean, p95, p99 and max of the aligned 5-minute windows' value max(in, out) (test traffic excluded, all hours), busy-hour p95 and its growth on the month before, hours above each level (all and busy hours), windows used and excluded, and data-quality counts. Colours: the default recommend ratio (amber) and LinkSaturated (red).",
@@ -333,7 +333,7 @@ export function monthlyTable() {
 
 /** Per link and direction: mean, p95, p99, max. */
 export function monthlyDirectionTable() {
-  const figures = monthlyFigures(alertsConfig).filter((f) => f.by === 'direction');
+  const figures = monthlyFigures(VARIABLE_SELECTED_CONFIG).filter((f) => f.by === 'direction');
   return monthlyTableOf(
     'Monthly utilisation per direction, last 13 months',
     'Per month and direction: mean, p95, p99 and max of the aligned 5-minute windows.',
@@ -346,7 +346,7 @@ export function monthlyDirectionTable() {
 
 /** Per site: its share of demand and the hours its agent was not scraped, month by month. */
 export function monthlySitesTimeseries() {
-  const figures = monthlyFigures(alertsConfig).filter((f) => f.by === 'site');
+  const figures = monthlyFigures(VARIABLE_SELECTED_CONFIG).filter((f) => f.by === 'site');
   let panel = defaultTimeseries()
     .title("Sites' share of demand and agent downtime by month")
     .description(
@@ -386,7 +386,9 @@ export function capacityDashboard(): dashboard.Dashboard {
   })
     .link(dashboardLink('Service desk overview', DASHBOARD_UIDS.overview, 'All 14 sites at a glance'))
     .withVariable(datasourceVariable())
-    .withVariable(queryVariable('link', 'Link', `label_values(linkmon_link_info{${AGENT_SELECTOR}}, link)`))
+    .withVariable(jobVariable())
+    .withVariable(instanceVariable())
+    .withVariable(queryVariable('link', 'Link', `label_values(${agentSeries('linkmon_link_info')}, link)`))
     .withRow(new dashboard.RowBuilder('Decision: $link'))
     .withPanel(capacityStat().span(3))
     .withPanel(p95LongStat().span(3))

@@ -23,10 +23,9 @@ import {
   upDownThresholds,
   linkmonDashboard,
 } from './common.js';
-import { ALERT_QUANTILE, JITTER_KINDS, JITTER_WINDOW, LATENCY_WINDOW, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, rule } from './promql.js';
+import { ALERT_QUANTILE, JITTER_KINDS, JITTER_WINDOW, LATENCY_WINDOW, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, instanceVariable, jobVariable, rule } from './promql.js';
 import { capacityNames, capacityPromql } from '../../alerts/src/capacity-promql.js';
 import {
-  AGENT_SELECTOR,
   CAID_LINK,
   HSL_DOWN_SITE_SHARE,
   LINK_THRESHOLD_DEFAULTS,
@@ -45,7 +44,7 @@ const P = `p${Math.round(Number(ALERT_QUANTILE) * 100)}`;
 
 /** Per site, now: each is one series per site, 1 = good for the 0/1 ones. */
 const QUERIES = {
-  agentUp: `max by (site) (up{${AGENT_SELECTOR}})`,
+  agentUp: `max by (site) (${agentSeries('up')})`,
   wanReachable: `min by (site) (1 - ${rule(RULES.siteLinkUnreachable, NOT_CAID)})`,
   caidReachable: `max by (site) (1 - ${rule(RULES.siteLinkUnreachable, CAID)})`,
   /** The worst CAID-side target: the loss alerts fire per target. */
@@ -343,6 +342,8 @@ export function overviewDashboard(): dashboard.Dashboard {
   })
     .link(dashboardLink('Capacity planning', DASHBOARD_UIDS.capacity, 'HSL utilisation, busy-hour p95 and the capacity-step forecast'))
     .withVariable(datasourceVariable())
+    .withVariable(jobVariable())
+    .withVariable(instanceVariable())
     .withRow(new dashboard.RowBuilder('Sites'))
     .withPanel(siteStatusTable())
     .withPanel(caidReachableTimeline())

@@ -5,6 +5,8 @@ import { lossNames } from '../../alerts/src/loss.js';
 import { reachabilityNames } from '../../alerts/src/reachability.js';
 import { sloNames } from '../../alerts/src/slo.js';
 import { ratioOfRates } from '../../alerts/src/promql.js';
+import type { QueryVariableBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { queryVariable } from './common.js';
 import { AGENT_SELECTOR, alertsConfig } from './thresholds.js';
 
 const reachability = reachabilityNames(alertsConfig);
@@ -37,9 +39,37 @@ export const LATENCY_WINDOW = alertsConfig.latency.window;
 export const JITTER_WINDOW = alertsConfig.jitter.window;
 export const REACHABILITY_WINDOW = alertsConfig.reachability.window;
 
-/** `{job="linkmon", a, b}`: the agents' selector plus the given matchers (empty ones skipped). */
+/**
+ * The agents' series on every dashboard are filtered by two variables, as in monitoring mixins:
+ * `job`, listing the jobs that match the config's agentSelector and scrape linkmon agents (only
+ * agents export linkmon_build_info), and `instance` within them. A Prometheus scraping the agents
+ * under any job name fills them by itself.
+ */
+const AGENT_FILTER = 'job=~"$job", instance=~"$instance"';
+
+/**
+ * The mixin config as the queries the dashboards share with the rules and `linkmon report`
+ * (capacity-promql.ts, capacity-monthly.ts) should see it: the agents' series chosen by the variables.
+ */
+export const VARIABLE_SELECTED_CONFIG = { ...alertsConfig, agentSelector: AGENT_FILTER };
+
+/** `{job=~"$job", instance=~"$instance", a, b}`: the agents' series plus the given matchers (empty ones skipped). */
 export function agentSeries(metric: string, ...matchers: string[]): string {
-  return `${metric}{${[AGENT_SELECTOR, ...matchers].filter((m) => m.length > 0).join(', ')}}`;
+  return `${metric}{${[AGENT_FILTER, ...matchers].filter((m) => m.length > 0).join(', ')}}`;
+}
+
+/** The `job` variable, all selected by default. Without an allValue, "All" is the regex of the listed jobs, so `up` stays the agents'. */
+export function jobVariable(): QueryVariableBuilder {
+  return queryVariable('job', 'Job', `label_values(linkmon_build_info{${AGENT_SELECTOR}}, job)`).multi(true).includeAll(true).current({ selected: true, text: ['All'], value: ['$__all'] });
+}
+
+/** The `instance` variable: the agents of the chosen jobs, all by default. */
+export function instanceVariable(): QueryVariableBuilder {
+  return queryVariable('instance', 'Instance', `label_values(linkmon_build_info{${AGENT_SELECTOR}, job=~"$job"}, instance)`)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.+')
+    .current({ selected: true, text: ['All'], value: ['$__all'] });
 }
 
 /** A recording rule with matchers (no job matcher: the rule already selected the agents). */

@@ -31,8 +31,8 @@ import {
   upDownThresholds,
   linkmonDashboard,
 } from './common.js';
-import { ALERT_QUANTILE, JITTER_KINDS, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, durationQuantile, lossRatio, rule } from './promql.js';
-import { AGENT_SELECTOR, CAID_LINK, LEVELS_BY_LINK, SLO_TARGET, TLS_EXPIRY_AMBER_SECONDS, alertsConfig } from './thresholds.js';
+import { ALERT_QUANTILE, JITTER_KINDS, LOSS_KINDS, LOSS_WINDOW, REACHABILITY_WINDOW, RTT_KINDS, RULES, agentSeries, instanceVariable, jobVariable, durationQuantile, lossRatio, rule } from './promql.js';
+import { CAID_LINK, LEVELS_BY_LINK, SLO_TARGET, TLS_EXPIRY_AMBER_SECONDS, alertsConfig } from './thresholds.js';
 
 /** The selection every panel shares: this site, the chosen targets. */
 const SITE = 'site="$site"';
@@ -64,7 +64,7 @@ function upStat(title: string, description: string, expr: string) {
 }
 
 function agentStat() {
-  return upStat('Agent', 'Whether Prometheus can scrape this site’s agent. DOWN: the agent or the site WAN is down and nothing below is current.', `max(up{${AGENT_SELECTOR}, ${SITE}})`);
+  return upStat('Agent', 'Whether Prometheus can scrape this site’s agent. DOWN: the agent or the site WAN is down and nothing below is current.', `max(${agentSeries('up', SITE)})`);
 }
 
 function wanStat() {
@@ -541,9 +541,11 @@ export function siteDetailDashboard(): dashboard.Dashboard {
     .link(dashboardLink('Service desk overview', DASHBOARD_UIDS.overview, 'All 14 sites at a glance'))
     .link(dashboardLink('Capacity planning', DASHBOARD_UIDS.capacity, 'HSL utilisation and the capacity-step forecast'))
     .withVariable(datasourceVariable())
-    .withVariable(queryVariable('site', 'Site', `label_values(linkmon_probe_attempts_total{${AGENT_SELECTOR}}, site)`))
+    .withVariable(jobVariable())
+    .withVariable(instanceVariable())
+    .withVariable(queryVariable('site', 'Site', `label_values(${agentSeries('linkmon_probe_attempts_total')}, site)`))
     .withVariable(
-      queryVariable('target', 'Target', `label_values(linkmon_probe_attempts_total{${AGENT_SELECTOR}, ${SITE}}, target)`)
+      queryVariable('target', 'Target', `label_values(${agentSeries('linkmon_probe_attempts_total', SITE)}, target)`)
         .multi(true)
         .includeAll(true)
         .allValue('.+')

@@ -1,12 +1,14 @@
 // Dashboard colours from the alert configuration: the numbers are imported from
-// alerts/src/config.ts, never copied, so a threshold change there recolours the dashboards.
+// alerts/src/config.ts (or the user's overrides, mixin-config.ts), never copied, so a threshold
+// change there recolours the dashboards.
 //
 // Colour = the severity of the alert the value would raise (once it lasted the alert's `for`):
 // red from a `page` threshold, amber from a `ticket` or `info` threshold, green below.
 import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
-import { alertsConfig, type PerLink } from '../../alerts/src/config.js';
+import type { PerLink } from '../../alerts/src/config.js';
+import { mixinConfig } from './mixin-config.js';
 
-export { alertsConfig };
+export const alertsConfig = mixinConfig();
 
 /** Levels of one quantity; either may be missing when no alert of that severity exists. */
 export interface Levels {

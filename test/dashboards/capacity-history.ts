@@ -34,9 +34,10 @@ interface Sample {
 /**
  * Demand on a `link` growing steadily over `days` (busy-hour peaks from ~35% to ~62% of capacity, so
  * the forecast rises), with office-hours peaks, quiet nights and weekends, downloads (in) heavier than
- * uploads (out). Deterministic: the wobble is a fixed function of time.
+ * uploads (out). Deterministic: the wobble is a fixed function of time. `agentSelector`: the
+ * matchers of the scrape job the agents' own series (link terms, interface counters, up) carry.
  */
-export function generateCapacityHistory(link: string, capacityBytes: number, days: number, endUnixSeconds: number): CapacityHistory {
+export function generateCapacityHistory(link: string, capacityBytes: number, days: number, endUnixSeconds: number, agentSelector = alertsConfig.agentSelector): CapacityHistory {
   const to = Math.floor(endUnixSeconds / HOUR) * HOUR;
   const from = to - days * DAY;
   const windows: Window[] = [];
@@ -74,16 +75,16 @@ export function generateCapacityHistory(link: string, capacityBytes: number, day
     [RULES.forecast, [[byLink, fits.map((f) => ({ t: f.t, value: f.forecast }))]]],
     [RULES.forecastCrossing, [[byLink, fits.filter((f) => f.crossing !== undefined).map((f) => ({ t: f.t, value: f.crossing! }))]]],
     // The link's own series, for the monthly data-quality counts.
-    ['linkmon_link_info', [[`job="linkmon",instance="backfill",site="esb",${byLink},device="dc-router",interface="lo"`, hourly(1)]]],
-    ['linkmon_link_capacity_bytes', [[`job="linkmon",instance="backfill",site="esb",${byLink}`, hourly(capacityBytes)]]],
-    ['linkmon_link_threshold_ratio', Object.entries(LINK_THRESHOLD_DEFAULTS).map(([threshold, value]) => [`job="linkmon",instance="backfill",site="esb",${byLink},threshold="${threshold}"`, hourly(value)] as [string, Sample[]])],
-    ['linkmon_interface_bytes_total', [[`job="linkmon",instance="backfill",site="esb",device="dc-router",interface="lo",direction="in"`, octets]]],
-    ['linkmon_interface_counter_discontinuities_total', [[`job="linkmon",instance="backfill",site="esb",device="dc-router",interface="lo",cause="reboot"`, hourly(0)]]],
-    ['linkmon_snmp_poll_failures_total', [[`job="linkmon",instance="backfill",site="esb",device="dc-router",reason="timeout"`, hourly(0)]]],
+    ['linkmon_link_info', [[`${agentSelector},instance="backfill",site="esb",${byLink},device="dc-router",interface="lo"`, hourly(1)]]],
+    ['linkmon_link_capacity_bytes', [[`${agentSelector},instance="backfill",site="esb",${byLink}`, hourly(capacityBytes)]]],
+    ['linkmon_link_threshold_ratio', Object.entries(LINK_THRESHOLD_DEFAULTS).map(([threshold, value]) => [`${agentSelector},instance="backfill",site="esb",${byLink},threshold="${threshold}"`, hourly(value)] as [string, Sample[]])],
+    ['linkmon_interface_bytes_total', [[`${agentSelector},instance="backfill",site="esb",device="dc-router",interface="lo",direction="in"`, octets]]],
+    ['linkmon_interface_counter_discontinuities_total', [[`${agentSelector},instance="backfill",site="esb",device="dc-router",interface="lo",cause="reboot"`, hourly(0)]]],
+    ['linkmon_snmp_poll_failures_total', [[`${agentSelector},instance="backfill",site="esb",device="dc-router",reason="timeout"`, hourly(0)]]],
     // Another site polling its own uplink, for the sites' shares; and its agent's `up`.
-    ['linkmon_link_info', [['job="linkmon",instance="uplink-backfill",site="lambeth",link="lambeth-uplink",device="lambeth-router",interface="uplink"', hourly(1)]]],
-    ['linkmon_interface_bytes_total', [['job="linkmon",instance="uplink-backfill",site="lambeth",device="lambeth-router",interface="uplink",direction="out"', octets.map((s) => ({ t: s.t, value: Math.round(s.value / 10) }))]]],
-    ['up', [['job="linkmon",instance="uplink-backfill",site="lambeth"', hourly(1)], [`job="linkmon",instance="backfill",site="esb"`, hourly(1)]]],
+    ['linkmon_link_info', [[`${agentSelector},instance="uplink-backfill",site="lambeth",link="lambeth-uplink",device="lambeth-router",interface="uplink"`, hourly(1)]]],
+    ['linkmon_interface_bytes_total', [[`${agentSelector},instance="uplink-backfill",site="lambeth",device="lambeth-router",interface="uplink",direction="out"`, octets.map((s) => ({ t: s.t, value: Math.round(s.value / 10) }))]]],
+    ['up', [[`${agentSelector},instance="uplink-backfill",site="lambeth"`, hourly(1)], [`${agentSelector},instance="backfill",site="esb"`, hourly(1)]]],
   ];
   // OpenMetrics wants each family's samples together.
   const byName = new Map<string, [string, Sample[]][]>();

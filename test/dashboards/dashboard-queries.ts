@@ -54,11 +54,12 @@ export interface VariableJson {
   includeAll?: boolean;
 }
 
-export function loadGeneratedDashboards(): DashboardJson[] {
-  return readdirSync(GENERATED_DIR)
+/** The committed dashboards, or those `npm run dashboards:generate -- --out dir` wrote to `dir`. */
+export function loadGeneratedDashboards(dir = GENERATED_DIR): DashboardJson[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(GENERATED_DIR, f), 'utf8')) as DashboardJson);
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as DashboardJson);
 }
 
 /** Panels that show data (rows flattened away). */

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderDashboards } from '../../dashboards/src/generate.js';
+import { renderDashboards } from '../../dashboards/src/render.js';
 import { GENERATED_DIR } from './dashboard-queries.js';
 
 describe('generated dashboards', () => {

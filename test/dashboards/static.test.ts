@@ -21,6 +21,8 @@ import {
 /** Any syntactically valid value will do for the parser; these resemble what Grafana sends. */
 const TEMPLATE_VALUES: Record<string, string> = {
   datasource: 'linkmon-prometheus',
+  job: '(linkmon|linkmon-lab)',
+  instance: '.+',
   site: 'esb',
   target: 'dc-core|caid-portal',
   link: 'hsl',
@@ -145,6 +147,22 @@ describe('dashboard structure', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('filters every raw agent series by the $job and $instance variables, which every dashboard has', () => {
+    const unfiltered: string[] = [];
+    for (const dashboard of dashboards) {
+      const variables = (dashboard.templating?.list ?? []).map((v) => v.name);
+      expect(variables.slice(0, 3), dashboard.uid).toEqual(['datasource', 'job', 'instance']);
+      for (const { expr, where } of allExpressions(dashboard)) {
+        // Raw series (recording rules have a colon in their name and already aggregated the agents away).
+        for (const [selector] of expr.matchAll(/(?<![:\w])(linkmon_[a-z_]+|up)\b(\{[^}]*\})?/g)) {
+          if (where.endsWith('variable job') || where.endsWith('variable instance')) continue;
+          if (!selector.includes('{job=~"$job", instance=~"$instance"')) unfiltered.push(`${where}: ${selector}`);
+        }
+      }
+    }
+    expect(unfiltered).toEqual([]);
   });
 
   it('every panel queries the data source chosen in the $datasource variable', () => {

@@ -260,7 +260,8 @@ describe('linkmon report over 13 months of backfilled history', () => {
     for (const query of queries.filter((x) => x.refId !== 'MONTH')) {
       const figure = keys.get(query.refId!);
       expect(figure, `${query.where}: refId ${query.refId} is a figure of the report`).toBeDefined();
-      const result = await prometheus!.queryRange(substituteVariables(query.expr, { link: link.link }), before.end - 2 * DAY, last.end, DAY);
+      // $job and $instance as Grafana fills them with "All": the agents' job (job="linkmon"), every instance.
+      const result = await prometheus!.queryRange(substituteVariables(query.expr, { link: link.link, job: 'linkmon', instance: '.+' }), before.end - 2 * DAY, last.end, DAY);
       for (const series of result) {
         // One row per month: nothing on the other days.
         expect(series.values.map(([t]) => t).sort(), query.where).toEqual([before.end, last.end]);
