@@ -11,10 +11,10 @@
 # Config under /etc/linkmon and secrets under /run/secrets are mounted read-only; nothing secret is
 # copied into the image. ICMP and CAP_NET_RAW: see deploy/docker/entrypoint.sh and docs/deploy.md.
 
-# Every stage uses the same Node major and libc (Debian bookworm, glibc): two native addons are
+# Every stage uses the same Node (24 LTS) and libc (Debian bookworm, glibc): two native addons are
 # compiled in the build stages and loaded in `runtime`: raw-socket (in `deps`, from the lockfile) and
 # linkmon's own ICMP socket with kernel receive timestamps (agent/probes/native, in `build`).
-FROM node:20.20.2-bookworm-slim AS deps
+FROM node:24.22.3-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -29,6 +29,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM deps AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-native.mjs ./scripts/
 # agent/ includes the addon's sources (agent/probes/native: binding.gyp and C sources);
 # `npm run build` compiles it (build:native, node-gyp rebuild) before tsc, and the require() below
 # proves it loads in this Node before the runtime copies it.
@@ -40,7 +41,13 @@ COPY cli ./cli
 RUN npm run build \
  && node -e 'require("./agent/probes/native/build/Release/linkmon_native.node")'
 
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
+# OCI annotations: where the source is, which version, under which licence (package.json has the same).
+LABEL org.opencontainers.image.title="linkmon" \
+      org.opencontainers.image.description="Link-health monitoring agent and Prometheus exporter (site agent and data-centre responder)" \
+      org.opencontainers.image.source="https://git.linkmon.invalid/linkmon" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="MIT"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

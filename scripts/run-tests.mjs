@@ -5,11 +5,15 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 
-const resultsFile = '.test-results.json';
+const args = process.argv.slice(2);
+// `npm test` is the unit and root projects; the package project installs into the system (npm run test:package).
+const projects = args.some((arg) => arg.startsWith('--project')) ? [] : ['--project', 'unit', '--project', 'root'];
+// One results file per project selection, so `npm test` and `npm run test:package` can run side by side.
+const resultsFile = projects.length > 0 ? '.test-results.json' : `.test-results.${args.filter((a) => !a.startsWith('-')).join('-') || 'custom'}.json`;
 rmSync(resultsFile, { force: true });
 const vitest = spawn(
   'npx',
-  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, ...process.argv.slice(2)],
+  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, ...projects, ...args],
   { stdio: ['inherit', 'inherit', 'pipe'] },
 );
 

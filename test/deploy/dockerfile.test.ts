@@ -129,7 +129,20 @@ describe('Dockerfile', () => {
       expect(tag, base).toMatch(/^\d+\.\d+\.\d+-/);
     }
     expect(new Set(external).size).toBe(1);
-    expect(external[0]).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
+    // Node 24 LTS, the major the Debian package bundles and the engines field names first.
+    expect(external[0]).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/);
+  });
+
+  it('carries OCI labels for the source, version and licence, as package.json states them', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string; repository: { url: string } };
+    const labels = new Map(
+      finalStage.instructions
+        .filter((i) => i.keyword === 'LABEL')
+        .flatMap((i) => [...i.args.matchAll(/(\S+)="([^"]*)"/g)].map(([, key, value]) => [key!, value!] as const)),
+    );
+    expect(labels.get('org.opencontainers.image.source')).toBe(pkg.repository.url);
+    expect(labels.get('org.opencontainers.image.version')).toBe(pkg.version);
+    expect(labels.get('org.opencontainers.image.licenses')).toBe(pkg.license);
   });
 
   it('builds the native ICMP addon with python3, make and g++ in a build stage, not in the runtime', () => {
@@ -141,9 +154,12 @@ describe('Dockerfile', () => {
   it('compiles the kernel-timestamp ICMP addon from its sources in the build and copies only linkmon_native.node into the runtime, where the loader finds it from dist', () => {
     const buildStage = stages.slice(0, -1).find((s) => runCommands(s).some((r) => /npm run build\b/.test(r)))!;
     expect(buildStage?.name).toBeDefined();
-    // `npm run build` compiles the addon (node-gyp, against the image's Node headers: no download) before tsc.
+    // `npm run build` compiles the addon (node-gyp, against the image's Node headers: no download) before
+    // tsc, through scripts/build-native.mjs (strict where the tools are, as in the build stage).
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.build).toMatch(/^npm run build:native\b.*&& tsc /);
+    expect(scripts.build).toMatch(/^node scripts\/build-native\.mjs && tsc /);
+    expect(readFileSync(join(ROOT, 'scripts/build-native.mjs'), 'utf8')).toContain("['run', 'build:native'");
+    expect(copySources(buildStage)).toContain('scripts/build-native.mjs');
     expect(scripts['build:native']).toMatch(/node-gyp rebuild .*-C agent\/probes\/native$/);
     const chain = stageChain(buildStage);
     expect(chain.flatMap((s) => s.instructions).filter((i) => i.keyword === 'ENV').map((i) => i.args)).toContain('npm_config_nodedir=/usr/local');
@@ -225,7 +241,7 @@ describe('.dockerignore', () => {
     },
   );
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'cli/linkmon.ts', 'lib/log.ts', 'web/server.ts', 'agent/agent.ts', 'responder/server.ts', 'deploy/docker/entrypoint.sh', ...ADDON_SOURCES])('lets %s in', (path) => {
+  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'cli/linkmon.ts', 'lib/log.ts', 'web/server.ts', 'agent/agent.ts', 'responder/server.ts', 'deploy/docker/entrypoint.sh', 'scripts/build-native.mjs', ...ADDON_SOURCES])('lets %s in', (path) => {
     expect(dockerIgnores(ignorePatterns, path)).toBe(false);
   });
 });

@@ -1,18 +1,20 @@
 // Pointers into the documentation from shipped files and code comments, written as
 // `docs/deploy.md "Section"` or `README "Section"`: the file exists and has a heading containing
 // that text (a renamed section must not leave a config comment pointing nowhere).
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/linkmon-process.js';
 
 const REFERENCE = /\b((?:[\w.-]+\/)*(?:README|[\w-]+\.md))\)?,?\s+\(?"([^"\n]{3,80})"/g;
 
-const tracked = execFileSync('git', ['ls-files'], { cwd: REPO_ROOT, encoding: 'utf8' })
-  .split('\n')
-  .filter((file) => /\.(ts|ya?ml|md|service|conf|sh)$|^Dockerfile$/.test(file) && !file.startsWith('test/'))
-  .filter((file) => existsSync(join(REPO_ROOT, file)));
+/** The shipped and documented folders (not test/, node_modules/ or build output). */
+const FOLDERS = ['agent', 'alerts', 'alertmanager', 'bench', 'cli', 'config', 'dashboards', 'deploy', 'docs', 'grafana', 'lib', 'prometheus', 'responder', 'scripts', 'web'];
+const tracked = [
+  'README.md',
+  'Dockerfile',
+  ...FOLDERS.flatMap((folder) => (readdirSync(join(REPO_ROOT, folder), { recursive: true }) as string[]).map((file) => join(folder, file))),
+].filter((file) => /\.(ts|ya?ml|md|service|conf|sh)$|^Dockerfile$/.test(file) && !file.includes('node_modules') && !file.includes('/build/'));
 
 const references = tracked.flatMap((file) =>
   [...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(REFERENCE)].map(([, doc, section]) => ({ file, doc: doc!, section: section! })),
@@ -37,5 +39,12 @@ describe('section references', () => {
       .filter((line) => /^#{1,6} /.test(line))
       .map((line) => line.replace(/^#+ /, '').toLowerCase());
     expect(headings.some((heading) => heading.includes(section.toLowerCase())), `no heading containing "${section}" in ${doc}`).toBe(true);
+  });
+});
+
+describe('docs/deploy.md', () => {
+  it('starts with installing the Debian package', () => {
+    const text = readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
+    expect(text.split('\n').filter((line) => line.trim() !== '').slice(0, 4)).toEqual(['# Deploying linkmon', '```sh', 'apt install ./linkmon_*.deb', '```']);
   });
 });
