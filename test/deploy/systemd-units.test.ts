@@ -53,7 +53,9 @@ describe('systemd units', () => {
     for (const [key, expected] of [...HARDENED, ['Restart', 'on-failure'], ['RestartPreventExitStatus', '2']] as const) {
       expect(value(name, key), key).toBe(expected);
     }
-    expect(value(name, 'ExecStart')).toMatch(/^\/usr\/bin\/node \/opt\/linkmon\/dist\/cli\/linkmon\.js (agent|responder) --config \/etc\/linkmon\/\S+\.yaml \$LINKMON_OPTS$/);
+    // /usr/bin/linkmon: the Debian package's launcher for its bundled Node.js (deploy/debian/linkmon.sh).
+    expect(value(name, 'ExecStart')).toMatch(/^\/usr\/bin\/linkmon (agent|responder) --config \/etc\/linkmon\/\S+\.yaml \$LINKMON_OPTS$/);
+    expect(unit(name).get('Unit')?.get('Documentation')).toEqual(['file:///usr/share/doc/linkmon/deploy.md']);
     expect(value(name, 'ReadWritePaths')).toBeUndefined();
     expect(unit(name).get('Install')?.get('WantedBy')).toEqual(['multi-user.target']);
   });
@@ -85,8 +87,8 @@ describe('systemd units', () => {
     const starts = service(report).get('ExecStart')!;
     expect(starts.map((line) => /--format (\w+)/.exec(line)?.[1])).toEqual(['html', 'csv']);
     for (const line of starts) {
-      const [node, cli, command, ...args] = line.split(' ');
-      expect([node, cli, command]).toEqual(['/usr/bin/node', '/opt/linkmon/dist/cli/linkmon.js', 'report']);
+      const [node, cli, ...args] = line.split(' ');
+      expect([node, cli]).toEqual(['/usr/bin/linkmon', 'report']);
       // The options the unit passes are the report's own, into the state directory.
       const argv = args.filter((a) => a !== '$LINKMON_REPORT_OPTS').map((a) => a.replace('${LINKMON_REPORT_PROMETHEUS}', 'http://prometheus:9090'));
       expect(parseReportArgs(argv, Date.now() / 1000).out).toEqual({ dir: '/var/lib/linkmon-reports' });
@@ -108,17 +110,18 @@ describe('systemd units', () => {
     const docs = readFileSync(join(DIR, '../../docs/capacity.md'), 'utf8');
     const line = docs.split('\n').find((l) => l.startsWith('0 6 1 * * '));
     expect(line, 'a cron line in docs/capacity.md').toBeDefined();
-    const [, , , , , user, node, cli, command, ...args] = line!.split(' ');
-    expect([user, node, cli, command]).toEqual(['linkmon', '/usr/bin/node', '/opt/linkmon/dist/cli/linkmon.js', 'report']);
+    const [, , , , , user, linkmon, command, ...args] = line!.split(' ');
+    expect([user, linkmon, command]).toEqual(['linkmon', '/usr/bin/linkmon', 'report']);
     expect(parseReportArgs(args, Date.now() / 1000)).toMatchObject({ format: 'html', out: { dir: '/var/lib/linkmon-reports' } });
   });
 
   it('systemd-analyze verify accepts every unit without a warning', () => {
-    // verify also checks that ExecStart's binary exists: point it at this machine's node if it lives elsewhere.
+    // verify also checks that ExecStart's binary exists: point it at the launcher's source when the
+    // package is not installed (test/package/ verifies the installed units as they are).
     const dir = mkdtempSync(join(tmpdir(), 'linkmon-units-'));
     try {
       const all = [...UNITS, ...REPORT_UNITS];
-      for (const name of all) writeFileSync(join(dir, name), readFileSync(join(DIR, name), 'utf8').replaceAll('/usr/bin/node ', `${process.execPath} `));
+      for (const name of all) writeFileSync(join(dir, name), readFileSync(join(DIR, name), 'utf8').replaceAll('/usr/bin/linkmon ', `${join(DIR, '../debian/linkmon.sh')} `));
       const result = spawnSync('systemd-analyze', ['verify', ...all.map((u) => `./${u}`)], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
       expect(result.error).toBeUndefined();
       expect(result.stderr).toBe('');
