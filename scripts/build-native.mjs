@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run build` step for linkmon's native addon (agent/probes/native: kernel receive timestamps
-// for ICMP). The addon is optional: without python3, make and a C compiler it is not built, this
-// says so, and ICMP runs on raw-socket (also native, optional) or is reported unavailable; every
-// other probe works. With the tools present, a failing build is an error. `npm run build:native`
+// for ICMP, TTL-limited probes for path tracing). The addon is optional: without python3, make and
+// a C compiler it is not built, this says so, ICMP runs on raw-socket (also native, optional) or is
+// reported unavailable, path tracing is reported unavailable; every other probe works. With the tools present, a failing build is an error. `npm run build:native`
 // builds it unconditionally (the image and the Debian package do).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
