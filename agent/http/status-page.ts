@@ -13,17 +13,8 @@ export interface StatusPageModel {
   unavailable: Array<{ kind: string; why: string }>;
 }
 
-interface Row {
-  target: string;
-  kind: string;
-  address: string;
-  labels: Record<string, string>;
-  state: 'ok' | 'fail' | 'pending';
-  lastResult: string;
-  loss: string;
-  lastSuccessAt?: Date;
-  next: string;
-}
+/** A table row: what a component reports for its targets, and the same built from the scheduler's state. */
+type Row = Omit<ComponentTargetStatus, 'nextRunAt'> & { loss: string; next: string };
 
 /** The small human page at `/`: every target with its last result and when it runs next. No external assets. */
 export function renderStatusPage(model: StatusPageModel): string {
