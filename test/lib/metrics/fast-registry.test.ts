@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FastRegistry } from '../../../lib/metrics/fast-registry.js';
 import { AgentMetrics, LATENCY_BUCKETS } from '../../../agent/metrics.js';
 
@@ -68,6 +68,9 @@ describe('FastRegistry', () => {
   });
 
   it('falls back to prom-client for OpenMetrics (exemplars) and histograms with collect()', async () => {
+    // Exemplars carry Date.now(): one frozen clock, or the two observations may straddle a millisecond.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
     const open = new FastRegistry() as unknown as Registry<OpenMetricsContentType>;
     const reference = new Registry<OpenMetricsContentType>();
     for (const registry of [open, reference]) {
