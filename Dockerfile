@@ -37,6 +37,8 @@ COPY lib ./lib
 COPY web ./web
 COPY agent ./agent
 COPY responder ./responder
+COPY report ./report
+COPY alerts/src ./alerts/src
 COPY cli ./cli
 RUN npm run build \
  && node -e 'require("./agent/probes/native/build/Release/linkmon_native.node")'

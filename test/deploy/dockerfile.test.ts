@@ -221,6 +221,13 @@ describe('Dockerfile', () => {
     expect(instructions.filter((i) => i.keyword === 'ADD')).toEqual([]);
   });
 
+  it('copies every folder tsconfig.build.json compiles into the stage that runs npm run build', () => {
+    const { include } = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+    const buildStage = stages.find((s) => runCommands(s).some((r) => /npm run build\b/.test(r)))!;
+    const copied = stageChain(buildStage).flatMap(copySources).map((source) => source.replace(/^\.\/|\/$/g, ''));
+    expect(include.filter((folder) => !copied.includes(folder))).toEqual([]);
+  });
+
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
     for (const source of stages.flatMap(copySources)) {
       expect(existsSync(join(ROOT, source)), source).toBe(true);
