@@ -1,6 +1,7 @@
 // Pointers into the documentation from shipped files and code comments, written as
 // `docs/deploy.md "Section"` or `README "Section"`: the file exists and has a heading containing
-// that text (a renamed section must not leave a config comment pointing nowhere).
+// that text, or defines it as a term (`- **Window**: …`), so a renamed section must not leave a
+// config comment pointing nowhere.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,11 +35,13 @@ describe('section references', () => {
   it.each(references.map((r) => [`${r.file} → ${r.doc} "${r.section}"`, r] as const))('%s', (_name, { file, doc, section }) => {
     const path = resolveDoc(file, doc);
     expect(path, `${doc} (from ${file})`).toBeDefined();
-    const headings = readFileSync(path!, 'utf8')
-      .split('\n')
-      .filter((line) => /^#{1,6} /.test(line))
-      .map((line) => line.replace(/^#+ /, '').toLowerCase());
-    expect(headings.some((heading) => heading.includes(section.toLowerCase())), `no heading containing "${section}" in ${doc}`).toBe(true);
+    const lines = readFileSync(path!, 'utf8').split('\n');
+    const headings = lines.filter((line) => /^#{1,6} /.test(line)).map((line) => line.replace(/^#+ /, '').toLowerCase());
+    const terms = lines.flatMap((line) => /^\s*- \*\*([^*]+)\*\*/.exec(line)?.[1]?.toLowerCase() ?? []);
+    expect(
+      headings.some((heading) => heading.includes(section.toLowerCase())) || terms.includes(section.toLowerCase()),
+      `no heading containing "${section}", and no term "${section}", in ${doc}`,
+    ).toBe(true);
   });
 });
 
