@@ -18,7 +18,10 @@ const DURATION_UNITS = [
 /** Prometheus' duration grammar: whole numbers with units from largest to smallest, each at most once ("1h30m", "500ms"), or "0". */
 const DURATION_PATTERN = new RegExp(`^${DURATION_UNITS.map(([unit]) => `(?:(\\d+)${unit})?`).join('')}$`);
 
-/** Seconds in a Prometheus duration ("500ms", "10s", "1h30m", "7d"), or undefined if malformed. */
+/**
+ * Seconds in a Prometheus duration ("500ms", "10s", "1h30m", "7d"), or undefined if malformed or
+ * beyond 2^53 ms (285,000 years), where whole milliseconds stop being exact.
+ */
 export function parseDurationSeconds(text: string): number | undefined {
   if (text === '0') return 0;
   const match = DURATION_PATTERN.exec(text);
@@ -29,7 +32,21 @@ export function parseDurationSeconds(text: string): number | undefined {
     const amount = match[i + 1];
     if (amount !== undefined) milliseconds += Number(amount) * Math.round(seconds * 1000);
   });
-  return milliseconds / 1000;
+  return Number.isSafeInteger(milliseconds) ? milliseconds / 1000 : undefined;
+}
+
+/** The longest delay Node's timers take (2^31 - 1 ms, 24.8 days); a longer one fires after 1 ms with a warning. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/**
+ * Seconds as the whole milliseconds a timer wants. Every duration reaches setTimeout, AbortSignal,
+ * undici and http.Server options through here: seconds × 1000 is not whole for 5,893 of the
+ * durations from 1ms to 300s ("1001ms" → 1000.9999999999999), which AbortSignal.timeout and
+ * http.Server reject with a RangeError. Longer than TIMER_MAX_MS waits TIMER_MAX_MS (no config
+ * duration that reaches a timer may be that long; 1 ms would be the timer's own choice).
+ */
+export function timerMs(seconds: number): number {
+  return Math.min(TIMER_MAX_MS, Math.max(0, Math.round(seconds * 1000)));
 }
 
 /** Like parseDurationSeconds, for durations the code itself writes (the alert mixin): throws on a bad one. */
