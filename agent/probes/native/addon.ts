@@ -18,7 +18,21 @@ export interface NativeAddon {
     send(handle: object, address: string, port: number, ttl: number, payload: Buffer): bigint;
     close(handle: object): void;
   };
+  /** udp_socket.c: a connected UDP socket whose datagrams carry the kernel's receive time. */
+  udp: {
+    open(family: IpVersion, onEvent: UdpSocketReceiver): object;
+    connect(handle: object, address: string, port: number): void;
+    send(handle: object, packet: Buffer): bigint;
+    close(handle: object): void;
+  };
+  /** tcp_info.c: TCP_INFO of a socket (state 1 = established, 8 = close wait; the handshake RTT right after connect). */
+  tcp: {
+    info(fd: number): { state: number; rttMicros: number; totalRetrans: number };
+  };
 }
+
+/** What a timestamped UDP socket hands back: a datagram and its kernel receive time, or a receive error's `code` (e.g. ECONNREFUSED). */
+export type UdpSocketReceiver = (packet: Buffer | undefined, receivedNs: bigint, errorCode: string | undefined) => void;
 
 /**
  * What a TTL probe socket hands back: an ICMP error quoting one of our probes (`payload`), sent by
