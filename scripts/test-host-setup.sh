@@ -6,7 +6,7 @@
 # building and checking the Debian package needs (npm run package:deb, test:package).
 set -euo pipefail
 PACKAGES=(
-  iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3
+  iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3 dnsmasq-base
   snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
   victoria-metrics chromium
   dnsmasq-base

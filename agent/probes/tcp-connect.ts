@@ -1,0 +1,73 @@
+import { Socket } from 'node:net';
+import type { AttemptDeadline } from './deadline.js';
+import { nativeAddon } from './native/addon.js';
+import { describeError, reasonFromError } from './reasons.js';
+import { failure, type ProbeFailure } from './types.js';
+
+export interface Connected {
+  socket: Socket;
+  /** SYN to SYN-ACK as the kernel measured it, or the wall clock when it could not (see kernelConnectSeconds). */
+  connectSeconds: number;
+  /** Where connectSeconds came from. */
+  clock: 'kernel' | 'event-loop';
+}
+
+const TCP_ESTABLISHED = 1;
+
+/**
+ * Opens a TCP connection to `address:port` within the deadline. On expiry (or the caller
+ * stopping) the socket is destroyed at once, so no attempt leaves a socket in SYN-SENT behind it.
+ * `what` names the target in failure details.
+ */
+export function connectWithin(address: string, port: number, deadline: AttemptDeadline, what: string): Promise<Connected | ProbeFailure> {
+  if (deadline.signal.aborted) return Promise.resolve(failure('timeout', `connect ${what}: stopped`));
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const started = process.hrtime.bigint();
+    const finish = (result: Connected | ProbeFailure) => {
+      removeAbort();
+      socket.removeListener('error', onError);
+      socket.removeListener('connect', onConnect);
+      if (!('socket' in result)) socket.destroy();
+      resolve(result);
+    };
+    const onConnect = () => finish(measured(socket, started));
+    const onError = (err: Error) => finish(failure(reasonFromError(err), `connect ${what}: ${describeError(err)}`));
+    const removeAbort = deadline.whenAborted(() => {
+      // Timers run before I/O in a loop turn: after a long stall the connection may be up in the
+      // kernel while its 'connect' event still waits behind this timer. The kernel decides.
+      const kernel = deadline.expired ? kernelConnectSeconds(socket) : undefined;
+      if (kernel !== undefined && kernel <= deadline.timeoutSeconds) return finish({ socket, connectSeconds: kernel, clock: 'kernel' });
+      finish(failure('timeout', deadline.expired ? `no connection to ${what} within ${deadline.timeoutSeconds}s` : `connect ${what}: stopped`));
+    });
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    socket.connect({ host: address, port });
+  });
+}
+
+function measured(socket: Socket, started: bigint): Connected {
+  const kernel = kernelConnectSeconds(socket);
+  if (kernel !== undefined) return { socket, connectSeconds: kernel, clock: 'kernel' };
+  return { socket, connectSeconds: Number(process.hrtime.bigint() - started) / 1e9, clock: 'event-loop' };
+}
+
+/**
+ * The handshake's round-trip time from TCP_INFO (tcp_info.c), read before anything is sent on the
+ * socket, so the kernel's only RTT sample is the SYN's. Undefined when the socket is not
+ * established, the SYN was retransmitted (the sample then belongs to the last exchange, and the
+ * connect time is the retransmission timeout's, seconds, which the wall clock measures well
+ * enough), or the addon is not built.
+ */
+export function kernelConnectSeconds(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  const addon = nativeAddon();
+  if (!addon || typeof fd !== 'number' || fd < 0) return undefined;
+  try {
+    const info = addon.tcp.info(fd);
+    if (info.state !== TCP_ESTABLISHED || info.totalRetrans > 0 || info.rttMicros <= 0) return undefined;
+    return info.rttMicros / 1e6;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,69 @@
+// The kernel-timestamped UDP socket (agent/probes/native/udp_socket.c) against a loopback echo.
+import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeAddon } from '../../../agent/probes/native/addon.js';
+import { openTimestampedUdp, type UdpTransport } from '../../../agent/probes/timestamped-udp.js';
+import { freeLoopbackUdpPort } from '../../support/ports.js';
+
+/** How long the echo keeps the event loop busy after answering: what a /metrics render would do. */
+const STALL_MS = 50;
+
+describe('timestamped UDP socket', () => {
+  let echo: Socket;
+  let port: number;
+  beforeAll(async () => {
+    echo = createSocket('udp4');
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', () => resolve()));
+    port = echo.address().port;
+    echo.on('message', (packet, from) => {
+      echo.send(packet, from.port, from.address);
+      // After the reply has left (dgram sends on the next tick), before anything else runs.
+      if (packet.toString() === 'stall') {
+        setImmediate(() => {
+          const until = performance.now() + STALL_MS;
+          while (performance.now() < until);
+        });
+      }
+    });
+  });
+  afterAll(() => echo.close());
+
+  /** Sends one datagram and resolves with the round trip in ms as the socket timed it. */
+  async function roundTrip(transport: UdpTransport, payload: string): Promise<{ timestamps: string; rttMs: number; echoed: string }> {
+    let answered!: (value: { packet: Buffer; receivedNs: bigint }) => void;
+    const reply = new Promise<{ packet: Buffer; receivedNs: bigint }>((resolve) => (answered = resolve));
+    const socket = await openTimestampedUdp({ address: '127.0.0.1', family: 4, port }, { message: (packet, receivedNs) => answered({ packet, receivedNs }), error: () => {} }, transport);
+    try {
+      const sentNs = socket.send(Buffer.from(payload));
+      const { packet, receivedNs } = await reply;
+      return { timestamps: socket.timestamps, rttMs: Number(receivedNs - sentNs) / 1e6, echoed: packet.toString() };
+    } finally {
+      socket.close();
+    }
+  }
+
+  it('is built: the agent times UDP replies with the kernel clock', () => {
+    expect(nativeAddon()?.udp).toBeDefined();
+  });
+
+  it('takes the receive time when the datagram arrived, not when a busy event loop got to it', async () => {
+    const kernel = await roundTrip('kernel', 'stall');
+    const eventLoop = await roundTrip('dgram', 'stall');
+    expect(kernel).toMatchObject({ timestamps: 'kernel', echoed: 'stall' });
+    expect(eventLoop).toMatchObject({ timestamps: 'event-loop', echoed: 'stall' });
+    // The echo answers before it stalls: the kernel saw the reply long before the loop was free again.
+    expect(kernel.rttMs).toBeLessThan(STALL_MS);
+    expect(eventLoop.rttMs).toBeGreaterThanOrEqual(STALL_MS);
+  });
+
+  it('reports an ICMP port unreachable from the peer as ECONNREFUSED', async () => {
+    const closed = await freeLoopbackUdpPort();
+    const error = new Promise<NodeJS.ErrnoException>((resolve) => {
+      void openTimestampedUdp({ address: '127.0.0.1', family: 4, port: closed }, { message: () => {}, error: resolve }, 'kernel').then((socket) => {
+        socket.send(Buffer.from('anyone?'));
+        void error.then(() => socket.close());
+      });
+    });
+    expect((await error).code).toBe('ECONNREFUSED');
+  });
+});
