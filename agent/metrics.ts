@@ -107,9 +107,16 @@ export class AgentMetrics {
     for (const phase of HTTP_PHASES) this.httpPhase.remove({ ...labels, phase });
   }
 
-  /** Records one attempt's result. Jitter state is owned by the caller (one tracker per target). */
-  recordAttempt(labels: TargetLabels, result: ProbeResult, jitterSeconds: number | undefined, nowSeconds: number): void {
+  /** Counts an attempt as it starts (docs/metrics.md: attempts started), before its result is known. */
+  attemptStarted(labels: TargetLabels): void {
     this.attempts.inc(labels);
+  }
+
+  /**
+   * Records one attempt's result; the attempt itself was counted by attemptStarted().
+   * Jitter state is owned by the caller (one tracker per target).
+   */
+  recordAttempt(labels: TargetLabels, result: ProbeResult, jitterSeconds: number | undefined, nowSeconds: number): void {
     this.success.set(labels, result.ok ? 1 : 0);
     if (result.ok) {
       this.duration.observe(labels, result.durationSeconds);

@@ -56,6 +56,13 @@ export interface SchedulerDeps {
   random?: () => number;
 }
 
+/**
+ * How long stop() waits for attempts to settle after aborting them. Every prober destroys its
+ * sockets on abort, so they settle at once; the bound keeps a prober bug from holding SIGTERM
+ * past the agent's 5 s shutdown bound.
+ */
+export const STOP_GRACE_MS = 1000;
+
 /** Attempts due within one slot of this grid start together: one event-loop wake-up for many targets. */
 const COALESCE_GRID_MS = 50;
 
@@ -101,12 +108,18 @@ export class ProbeScheduler {
     }
   }
 
-  /** Stops scheduling and aborts attempts in flight; resolves when they have all settled. */
+  /** Stops scheduling and aborts attempts in flight; resolves when they have all settled, or after STOP_GRACE_MS. */
   async stop(): Promise<void> {
     this.abort.abort();
     for (const { timer } of this.slots.values()) clearTimeout(timer);
     this.slots.clear();
-    await Promise.allSettled([...this.inFlight]);
+    let grace: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      Promise.allSettled([...this.inFlight]).then(() => true),
+      new Promise<false>((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS, false))),
+    ]);
+    clearTimeout(grace);
+    if (!settled) this.deps.log.error({ attempts: this.inFlight.size, grace_ms: STOP_GRACE_MS }, 'probe attempts still running after the abort (prober bug); stopping without them');
   }
 
   targetStates(): TargetState[] {
@@ -145,11 +158,14 @@ export class ProbeScheduler {
     const cycleStartedAt = this.cycleStart.get(plan.target.name) ?? dueAt;
     const endsCycle = index % perCycle === perCycle - 1;
     state.attempts += 1;
+    // Counted when it starts (docs/metrics.md): an attempt stuck in flight already weighs on the loss ratio.
+    this.deps.metrics.attemptStarted(plan.labels);
+    const startedAt = performance.now();
     // One promise per attempt (no async wrapper, no finally): this runs for every echo.
     const settled = (result: ProbeResult): void => {
       this.inFlight.delete(attempt);
       if (this.abort.signal.aborted) return;
-      this.record(state, result);
+      this.record(state, result, startedAt);
       if (endsCycle) {
         state.cyclesCompleted += 1;
         this.deps.metrics.cycleDuration.set(plan.labels, (performance.now() - cycleStartedAt) / 1000);
@@ -166,7 +182,7 @@ export class ProbeScheduler {
     return { ok: false, reason: 'error', detail: describeError(err) };
   }
 
-  private record(state: TargetState, result: ProbeResult): void {
+  private record(state: TargetState, result: ProbeResult, startedAt: number): void {
     const { plan } = state;
     const now = new Date();
     let jitter: number | undefined;
@@ -177,7 +193,12 @@ export class ProbeScheduler {
       state.lastSuccessAt = now;
     } else {
       state.failures += 1;
-      this.deps.log.debug({ target: plan.target.name, reason: result.reason, detail: result.detail }, 'probe failed');
+      if (this.deps.log.isLevelEnabled('debug')) {
+        // When it started and how long it took: a dead target must fail at its timeout, on schedule.
+        const elapsedMs = performance.now() - startedAt;
+        const started = now.getTime() - elapsedMs;
+        this.deps.log.debug({ target: plan.target.name, reason: result.reason, detail: result.detail, started_ms: Math.round(started), elapsed_ms: Number(elapsedMs.toFixed(3)) }, 'probe failed');
+      }
     }
     state.lastResult = result;
     this.deps.metrics.recordAttempt(plan.labels, result, jitter, now.getTime() / 1000);

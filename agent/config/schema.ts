@@ -50,6 +50,10 @@ export const tcpModuleSchema = z.strictObject({
   port: port.optional(),
 });
 
+/** 1 MiB by default; at most 64 MiB, since the kept body is held in memory during the attempt. */
+export const HTTP_DEFAULT_BODY_SIZE_LIMIT = 1 << 20;
+const HTTP_MAX_BODY_SIZE_LIMIT = 64 << 20;
+
 export const httpModuleSchema = z.strictObject({
   kind: z.literal('http'),
   ...commonModuleFields,
@@ -64,6 +68,12 @@ export const httpModuleSchema = z.strictObject({
     .refine((re) => isValidRegex(re), { message: 'expected a valid regular expression' })
     .optional(),
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * blackbox_exporter's name. The probe reads at most this much of the body (kept in memory for
+   * expect_body) and fails with reason body_too_large beyond it, so an endless body costs no more
+   * than a normal one.
+   */
+  body_size_limit: byteSize({ min: 1, max: HTTP_MAX_BODY_SIZE_LIMIT }).default(HTTP_DEFAULT_BODY_SIZE_LIMIT),
   tls: z
     .strictObject({
       ca_file: z.string().min(1).optional(),
@@ -353,7 +363,7 @@ export const agentConfigSchema = z
         address: listenAddress.default('0.0.0.0'),
         port: z.number().int().min(0).max(65535, 'expected a port from 0 to 65535').default(9470),
       })
-      .default({ address: '0.0.0.0', port: 9470 }),
+      .prefault({}),
     log: z.strictObject({ level: logLevelSchema.default('info') }).default({ level: 'info' }),
     modules: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a module name: lower-case letters, digits and "_"'), moduleSchema),
     targets: z.array(targetSchema).min(1, 'expected at least one target'),

@@ -1,133 +1,156 @@
-import { lookup } from 'node:dns/promises';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Agent, request, type buildConnector } from 'undici';
+import { Client, type Dispatcher } from 'undici';
 import { readSecretFile } from '../../lib/config-file.js';
+import { AttemptDeadline } from './deadline.js';
 import { describeError, reasonFromError } from './reasons.js';
+import { systemResolver, type NameResolver } from './resolver.js';
+import { connectWithin } from './tcp-connect.js';
 import { failure, HTTP_PHASES, type HttpDetails, type HttpPhase, type ProbeContext, type ProbeResult, type Prober } from './types.js';
 
-/** Only this much of the body is kept for expect_body matching; the rest is read and discarded. */
-const MAX_BODY_BYTES = 1 << 20;
+/** Seconds of each phase as far as the attempt got; a phase not reached stays 0. */
+type PhaseSeconds = Record<HttpPhase, number>;
 
-interface PhaseClock {
-  start: bigint;
-  resolved?: bigint;
-  connected?: bigint;
-  secured?: bigint;
-  headers?: bigint;
-  done?: bigint;
-  certExpirySeconds?: number;
+interface TlsSettings {
+  ca: Buffer | undefined;
+  servername: string | undefined;
+  insecure: boolean;
 }
 
 /**
- * HTTP(S) probe with blackbox-style phase timings. Each probe uses a fresh connection (its own
- * undici Agent with a connector that times DNS, TCP and TLS), so every result includes connect.
+ * HTTP(S) probe with blackbox-style phase timings, on a fresh connection each time. Every step
+ * (name resolution, connect, TLS handshake, request, body) runs inside one deadline that the
+ * prober owns (deadline.ts) and that destroys the connection when it passes. `connect` is the
+ * kernel's handshake RTT (tcp-connect.ts); the other phases are taken on the monotonic clock; the
+ * duration is the sum of the phases. The body is read up to `body_size_limit` bytes: beyond
+ * that the connection is closed and the attempt fails with reason `body_too_large`, so an endless
+ * body costs what a normal one does.
  */
-export async function probeHttp({ target, module, signal }: ProbeContext<'http'>): Promise<ProbeResult> {
+export async function probeHttp({ target, module, signal }: ProbeContext<'http'>, resolver: NameResolver = systemResolver): Promise<ProbeResult> {
   const url = new URL(target.url ?? '');
-  const timeout = AbortSignal.timeout(module.timeout * 1000);
-  const deadline = AbortSignal.any([signal, timeout]);
-  const clock: PhaseClock = { start: process.hrtime.bigint() };
-  let ca: Buffer | undefined;
-  if (module.tls.ca_file) {
-    // Read at each probe, so a rotated CA file is picked up without a reload.
-    const read = await readSecretFile(module.tls.ca_file, 'tls.ca_file');
-    if ('problem' in read) return failure('error', read.problem);
-    ca = read;
-  }
-  const dispatcher = new Agent({ connect: timedConnector(clock, { ca, servername: module.tls.server_name, insecure: module.tls.insecure_skip_verify }), pipelining: 0 });
-  let statusCode = 0;
+  const what = `${module.method} ${url.href}`;
+  const deadline = new AttemptDeadline(module.timeout, signal);
+  const phases = Object.fromEntries(HTTP_PHASES.map((p) => [p, 0])) as PhaseSeconds;
+  const http: HttpDetails = { statusCode: 0, phaseSeconds: phases };
+  const fail = (reason: Parameters<typeof failure>[0], detail: string) => failure(reason, `${what}: ${detail}`, { http });
+  let mark = process.hrtime.bigint();
+  const lap = () => {
+    const now = process.hrtime.bigint();
+    const seconds = Number(now - mark) / 1e9;
+    mark = now;
+    return seconds;
+  };
+  let socket: Socket | undefined;
+  let client: Client | undefined;
   try {
-    const response = await request(url, {
-      dispatcher,
-      method: module.method,
-      headers: module.headers,
-      signal: deadline,
-      headersTimeout: module.timeout * 1000,
-      bodyTimeout: module.timeout * 1000,
-    });
-    clock.headers = process.hrtime.bigint();
-    statusCode = response.statusCode;
-    const body = await readBounded(response.body);
-    clock.done = process.hrtime.bigint();
-    const http = details(clock, statusCode);
-    const expected = module.expect_status.length > 0 ? module.expect_status.includes(statusCode) : statusCode >= 200 && statusCode < 300;
-    if (!expected) return failure('http_status', `${module.method} ${url.href}: status ${statusCode}`, { http });
-    if (module.expect_body !== undefined && !new RegExp(module.expect_body).test(body)) {
-      return failure('body_mismatch', `${module.method} ${url.href}: body does not match /${module.expect_body}/`, { http });
+    const tls = url.protocol === 'https:' ? await tlsSettings(module) : undefined;
+    if (typeof tls === 'string') return failure('error', tls, { http });
+    lap();
+    const resolved = await resolver.resolve(url.hostname.replace(/^\[|\]$/g, ''), 0, deadline);
+    if ('reason' in resolved) return { ...resolved, http };
+    phases.resolve = lap();
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const connected = await connectWithin(resolved.address, port, deadline, url.host);
+    if ('reason' in connected) return { ...connected, detail: `${what}: ${connected.detail}`, http };
+    lap();
+    phases.connect = connected.connectSeconds;
+    socket = connected.socket;
+    if (tls) {
+      const secured = await secureWithin(socket, url.hostname, tls, deadline);
+      if ('reason' in secured) return { ...secured, detail: `${what}: ${secured.detail}`, http };
+      phases.tls = lap();
+      socket = secured.socket;
+      if (secured.certExpirySeconds !== undefined) http.certExpirySeconds = secured.certExpirySeconds;
     }
-    return { ok: true, durationSeconds: seconds(clock.start, clock.done), http };
+    client = new Client(url.origin, { connect: handOver(socket), headersTimeout: 0, bodyTimeout: 0 });
+    const response = await client.request({ path: url.pathname + url.search, method: module.method, headers: module.headers, signal: deadline.signal });
+    phases.processing = lap();
+    http.statusCode = response.statusCode;
+    const body = await readWithin(response, module.body_size_limit);
+    phases.transfer = lap();
+    if (body === undefined) return fail('body_too_large', `body larger than body_size_limit (${module.body_size_limit} bytes)`);
+    const expected = module.expect_status.length > 0 ? module.expect_status.includes(http.statusCode) : http.statusCode >= 200 && http.statusCode < 300;
+    if (!expected) return fail('http_status', `status ${http.statusCode}`);
+    if (module.expect_body !== undefined && !new RegExp(module.expect_body).test(body)) return fail('body_mismatch', `body does not match /${module.expect_body}/`);
+    return { ok: true, durationSeconds: HTTP_PHASES.reduce((sum, phase) => sum + phases[phase], 0), http };
   } catch (err) {
-    const reason = timeout.aborted ? 'timeout' : reasonFromError(err);
-    return failure(reason, `${module.method} ${url.href}: ${timeout.aborted ? `no complete answer within ${module.timeout}s` : describeError(err)}`, {
-      http: details(clock, statusCode),
-    });
+    if (deadline.expired) return fail('timeout', `no complete answer within ${module.timeout}s`);
+    return fail(reasonFromError(err), describeError(err));
   } finally {
-    void dispatcher.destroy().catch(() => undefined);
+    deadline.clear();
+    void client?.destroy().catch(() => undefined);
+    socket?.destroy();
   }
 }
 
-function timedConnector(clock: PhaseClock, tls: { ca: Buffer | undefined; servername: string | undefined; insecure: boolean }): buildConnector.connector {
-  return (options, callback) => {
-    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
-    lookup(options.hostname.replace(/^\[|\]$/g, '')).then(
-      ({ address }) => {
-        clock.resolved = process.hrtime.bigint();
-        const socket = new Socket();
-        socket.once('error', (err) => callback(err, null));
-        socket.connect({ host: address, port }, () => {
-          clock.connected = process.hrtime.bigint();
-          if (options.protocol !== 'https:') {
-            socket.removeAllListeners('error');
-            callback(null, socket);
-            return;
-          }
-          const secure: TLSSocket = tlsConnect({
-            socket,
-            servername: tls.servername ?? (isIpLiteral(options.hostname) ? undefined : options.hostname),
-            ca: tls.ca,
-            rejectUnauthorized: !tls.insecure,
-            ALPNProtocols: ['http/1.1'],
-          });
-          secure.once('error', (err) => callback(err, null));
-          secure.once('secureConnect', () => {
-            clock.secured = process.hrtime.bigint();
-            const validTo = secure.getPeerCertificate().valid_to;
-            if (validTo) clock.certExpirySeconds = Date.parse(validTo) / 1000;
-            secure.removeAllListeners('error');
-            socket.removeAllListeners('error');
-            callback(null, secure);
-          });
-        });
-      },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
-    );
+/** The module's TLS settings; the CA file is read at each probe, so a rotated file is picked up without a reload. */
+async function tlsSettings(module: ProbeContext<'http'>['module']): Promise<TlsSettings | string> {
+  let ca: Buffer | undefined;
+  if (module.tls.ca_file) {
+    const read = await readSecretFile(module.tls.ca_file, 'tls.ca_file');
+    if ('problem' in read) return read.problem;
+    ca = read;
+  }
+  return { ca, servername: module.tls.server_name, insecure: module.tls.insecure_skip_verify };
+}
+
+/** TLS over the connected socket, within the deadline: a server that never answers the ClientHello is a timeout. */
+function secureWithin(socket: Socket, hostname: string, tls: TlsSettings, deadline: AttemptDeadline) {
+  return new Promise<{ socket: TLSSocket; certExpirySeconds?: number } | ReturnType<typeof failure>>((resolve) => {
+    const secure = tlsConnect({
+      socket,
+      servername: tls.servername ?? (isIpLiteral(hostname) ? undefined : hostname),
+      ca: tls.ca,
+      rejectUnauthorized: !tls.insecure,
+      ALPNProtocols: ['http/1.1'],
+    });
+    const finish = (result: { socket: TLSSocket; certExpirySeconds?: number } | ReturnType<typeof failure>) => {
+      removeAbort();
+      secure.removeListener('error', onError);
+      if ('reason' in result) secure.destroy();
+      resolve(result);
+    };
+    const onError = (err: Error) => finish(failure(reasonFromError(err), `TLS handshake: ${describeError(err)}`));
+    const removeAbort = deadline.whenAborted(() => finish(failure('timeout', deadline.expired ? `TLS handshake not complete within ${deadline.timeoutSeconds}s` : 'stopped')));
+    secure.once('error', onError);
+    secure.once('secureConnect', () => {
+      const validTo = secure.getPeerCertificate().valid_to;
+      finish({ socket: secure, ...(validTo ? { certExpirySeconds: Date.parse(validTo) / 1000 } : {}) });
+    });
+  });
+}
+
+/** undici's connector for one request on the socket this probe already opened (and timed). */
+function handOver(socket: Socket): (options: unknown, callback: (...args: [null, Socket] | [Error, null]) => void) => void {
+  let given = false;
+  return (_options, callback) => {
+    if (given) return process.nextTick(callback, Object.assign(new Error('the probe connection is gone'), { code: 'UND_ERR_SOCKET' }), null);
+    given = true;
+    // Asynchronously, as undici's own connector answers.
+    process.nextTick(callback, null, socket);
   };
 }
 
-async function readBounded(body: AsyncIterable<Buffer>): Promise<string> {
+/** The body as text, or undefined once it passes `limit` bytes (the rest is never read). */
+async function readWithin(response: Dispatcher.ResponseData, limit: number): Promise<string | undefined> {
+  const announced = Number(response.headers['content-length']);
+  if (announced > limit) {
+    response.body.destroy();
+    return undefined;
+  }
   const kept: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    if (size < MAX_BODY_BYTES) kept.push(chunk.subarray(0, MAX_BODY_BYTES - size));
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
     size += chunk.length;
+    if (size > limit) {
+      response.body.destroy();
+      return undefined;
+    }
+    kept.push(chunk);
   }
   return Buffer.concat(kept).toString('utf8');
 }
 
-function details(clock: PhaseClock, statusCode: number): HttpDetails {
-  const phaseSeconds = Object.fromEntries(HTTP_PHASES.map((p) => [p, 0])) as Record<HttpPhase, number>;
-  const { start, resolved, connected, secured, headers, done } = clock;
-  if (resolved) phaseSeconds.resolve = seconds(start, resolved);
-  if (resolved && connected) phaseSeconds.connect = seconds(resolved, connected);
-  if (connected && secured) phaseSeconds.tls = seconds(connected, secured);
-  const ready = secured ?? connected;
-  if (ready && headers) phaseSeconds.processing = seconds(ready, headers);
-  if (headers && done) phaseSeconds.transfer = seconds(headers, done);
-  return { statusCode, phaseSeconds, ...(clock.certExpirySeconds !== undefined ? { certExpirySeconds: clock.certExpirySeconds } : {}) };
-}
-
-const seconds = (from: bigint, to: bigint) => Number(to - from) / 1e9;
 const isIpLiteral = (host: string) => /^[\d.]+$/.test(host) || host.includes(':');
 
-export const httpProber: Prober<'http'> = { probe: probeHttp };
+export const httpProber: Prober<'http'> = { probe: (ctx) => probeHttp(ctx) };

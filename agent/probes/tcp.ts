@@ -1,34 +1,27 @@
-import { lookup } from 'node:dns/promises';
-import { Socket } from 'node:net';
-import { describeError, reasonFromError } from './reasons.js';
-import { failure, type ProbeContext, type ProbeResult, type Prober } from './types.js';
+import { AttemptDeadline } from './deadline.js';
+import { systemResolver, type NameResolver } from './resolver.js';
+import { connectWithin } from './tcp-connect.js';
+import type { ProbeContext, ProbeResult, Prober } from './types.js';
 
-/** TCP connect probe: the time from SYN to established, excluding name resolution. */
-export async function probeTcp({ target, module, signal }: ProbeContext<'tcp'>): Promise<ProbeResult> {
+/**
+ * TCP connect probe: resolves the host and connects within the module's timeout (name resolution
+ * is part of the attempt). The duration is the handshake's round-trip time as the kernel measured
+ * it (tcp-connect.ts), so a busy event loop cannot inflate it.
+ */
+export async function probeTcp({ target, module, signal }: ProbeContext<'tcp'>, resolver: NameResolver = systemResolver): Promise<ProbeResult> {
   const host = target.host ?? '';
   const port = target.port ?? module.port ?? 0;
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(module.timeout * 1000)]);
-  let address: string;
+  const deadline = new AttemptDeadline(module.timeout, signal);
   try {
-    address = (await lookup(host)).address;
-  } catch (err) {
-    return failure('dns', `resolve ${host}: ${describeError(err)}`);
+    const resolved = await resolver.resolve(host, 0, deadline);
+    if ('reason' in resolved) return resolved;
+    const connected = await connectWithin(resolved.address, port, deadline, `${host}:${port}`);
+    if ('reason' in connected) return connected;
+    connected.socket.destroy();
+    return { ok: true, durationSeconds: connected.connectSeconds };
+  } finally {
+    deadline.clear();
   }
-  return new Promise<ProbeResult>((resolve) => {
-    const socket = new Socket();
-    const started = process.hrtime.bigint();
-    const finish = (result: ProbeResult) => {
-      deadline.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(result);
-    };
-    const onAbort = () => finish(failure('timeout', `no connection to ${host}:${port} within ${module.timeout}s`));
-    if (deadline.aborted) return onAbort();
-    deadline.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => finish({ ok: true, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9 }));
-    socket.once('error', (err) => finish(failure(reasonFromError(err), `connect ${host}:${port}: ${describeError(err)}`)));
-    socket.connect({ host: address, port });
-  });
 }
 
-export const tcpProber: Prober<'tcp'> = { probe: probeTcp };
+export const tcpProber: Prober<'tcp'> = { probe: (ctx) => probeTcp(ctx) };

@@ -17,6 +17,8 @@ export const FAILURE_REASONS = [
   'body_mismatch',
   /** The target answered, but not with what the protocol expects (e.g. a UDP reflector sending garbage). */
   'invalid_reply',
+  /** The HTTP body passed the module's body_size_limit; the probe stopped reading there. */
+  'body_too_large',
   'busy',
   'network',
   'error',

@@ -146,4 +146,17 @@ describe('probe scheduler', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(scheduler.targetStates()[0]!.attempts).toBe(1);
   });
+
+  it('counts an attempt when it starts (docs/metrics.md): a stuck attempt is in the attempts counter at once', async () => {
+    const stuck: Prober<'icmp'> = { probe: () => new Promise<ProbeResult>(() => {}) };
+    const scheduler = new ProbeScheduler([plan(icmpModule(1, 1), stuck)], { metrics, log: silent, random: () => 0 });
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(1500);
+    const attempts = await metrics.attempts.get();
+    expect(attempts.values.find((v) => v.labels.target === 'gw')?.value).toBe(2);
+    const stopping = scheduler.stop();
+    // A prober that ignores the abort must not hold the agent's shutdown.
+    await vi.advanceTimersByTimeAsync(5000);
+    await stopping;
+  });
 });

@@ -1,11 +1,13 @@
 import { randomInt } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { timerMs } from '../../../lib/units.js';
 import { addressBytes, buildEchoRequest, failureForError, parseEchoAnswer, type IpVersion } from './packet.js';
 import { openIcmpSocket } from './open-socket.js';
 import type { IcmpSocket, IcmpTransport } from './socket.js';
+import { AttemptDeadline } from '../deadline.js';
 import { describeError } from '../reasons.js';
+import { systemResolver, type NameResolver } from '../resolver.js';
 import { failure, type ProbeContext, type ProbeResult, type Prober, type ProberAvailability } from '../types.js';
 
 const IP_VERSIONS: readonly IpVersion[] = [4, 6];
@@ -65,7 +67,7 @@ class EchoChannel {
         this.abortable.get(signal)?.delete(echo);
         resolve(result);
       };
-      const deadline = performance.now() + timeoutSeconds * 1000;
+      const deadline = performance.now() + timerMs(timeoutSeconds);
       const echo: PendingEcho = { address, destination, sentAt: 0n, timeoutSeconds, deadline, settle };
       this.settleOnAbort(signal, echo);
       this.pending.set(sequence, echo);
@@ -172,7 +174,10 @@ function timedOut(echo: PendingEcho): ProbeResult {
  */
 export class IcmpProber implements Prober<'icmp'> {
   /** `transport` is for tests and benches; the agent uses 'auto'. */
-  constructor(private readonly transport: IcmpTransport = 'auto') {}
+  constructor(
+    private readonly transport: IcmpTransport = 'auto',
+    private readonly resolver: NameResolver = systemResolver,
+  ) {}
 
   private readonly channels = new Map<IpVersion, EchoChannel>();
   /** Why the socket of a family could not be opened (raw-socket's strerror text). */
@@ -221,22 +226,24 @@ export class IcmpProber implements Prober<'icmp'> {
     return echoTo(channel, host, host, family, module, signal);
   };
 
+  /** Name resolution is part of the attempt: the echo gets what is left of the timeout. */
   private async probeByName(channel: EchoChannel, host: string, module: ProbeContext<'icmp'>['module'], signal: AbortSignal): Promise<ProbeResult> {
-    let resolved: { address: string; family: number };
+    const deadline = new AttemptDeadline(module.timeout, signal);
     try {
-      resolved = await lookup(host, { family: module.ip_version });
-    } catch (err) {
-      return failure('dns', `resolve ${host}: ${describeError(err)}`);
+      const resolved = await this.resolver.resolve(host, module.ip_version, deadline);
+      if ('reason' in resolved) return resolved;
+      return await echoTo(channel, host, resolved.address, resolved.family, module, signal, deadline.remainingSeconds());
+    } finally {
+      deadline.clear();
     }
-    return echoTo(channel, host, resolved.address, resolved.family, module, signal);
   }
 }
 
-function echoTo(channel: EchoChannel, host: string, address: string, family: number, module: ProbeContext<'icmp'>['module'], signal: AbortSignal): Promise<ProbeResult> {
+function echoTo(channel: EchoChannel, host: string, address: string, family: number, module: ProbeContext<'icmp'>['module'], signal: AbortSignal, timeoutSeconds = module.timeout): Promise<ProbeResult> {
   const version = module.ip_version;
   if (family !== version) return Promise.resolve(failure('error', `${host} is not an IPv${version} address (module ip_version is ${version})`));
   if (signal.aborted) return Promise.resolve(failure('error', 'aborted: the agent is stopping or reloading'));
-  return channel.echo(address, module.payload_bytes, module.timeout, signal);
+  return channel.echo(address, module.payload_bytes, timeoutSeconds, signal);
 }
 
 /** Why opening failed is usually a missing capability; say so when /proc confirms it. */

@@ -19,6 +19,7 @@ function buildRegistry() {
   const http = { target: 'caid-portal', kind: 'http' };
   metrics.addTarget(icmp);
   metrics.addTarget(http);
+  for (const labels of [icmp, icmp, http]) metrics.attemptStarted(labels);
   metrics.recordAttempt(icmp, { ok: true, durationSeconds: 0.0042 }, 0.0001, 1_700_000_000);
   metrics.recordAttempt(icmp, { ok: false, reason: 'timeout', detail: 'no reply' }, undefined, 1_700_000_001);
   metrics.recordAttempt(

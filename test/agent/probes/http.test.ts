@@ -1,11 +1,14 @@
-// Uses the openssl CLI (Debian package openssl) to make a throwaway CA for the HTTPS cases.
+// Uses the openssl CLI (Debian package openssl) to make a throwaway CA for the HTTPS cases, and
+// test/support/syn-sink.ts (Debian package python3) for a host that drops SYNs.
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHttp } from '../../../agent/probes/http.js';
 import type { ModuleOf } from '../../../agent/probes/types.js';
 import { createTestPki, type TestPki } from '../../support/certs.js';
 import { listenOnLoopback } from '../../support/ports.js';
+import { startSynSink } from '../../support/syn-sink.js';
 
 const httpModule = (overrides: Partial<ModuleOf<'http'>> = {}): ModuleOf<'http'> => ({
   kind: 'http',
@@ -15,6 +18,7 @@ const httpModule = (overrides: Partial<ModuleOf<'http'>> = {}): ModuleOf<'http'>
   expect_status: [],
   headers: {},
   tls: { insecure_skip_verify: false },
+  body_size_limit: 1 << 20,
   ...overrides,
 });
 const ctx = (url: string, module = httpModule()) => ({
@@ -35,6 +39,20 @@ const handler: Parameters<typeof createHttpServer>[1] = (req, res) => {
       return;
     case '/hang':
       return; // never answers
+    case '/endless': {
+      // A chunked body that never ends, written as fast as the client reads it.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+      return;
+    }
+    case '/big':
+      res.writeHead(200, { 'Content-Length': String(2 << 20) }).end(Buffer.alloc(2 << 20, 'x'));
+      return;
     case '/reset':
       res.writeHead(200, { 'Content-Length': '1000' });
       res.write('partial');
@@ -92,6 +110,22 @@ describe('HTTP probe (loopback)', () => {
     expect(await probeHttp(ctx(`${base}/reset`))).toMatchObject({ ok: false, reason: 'reset' });
   });
 
+  it('stops reading at body_size_limit and fails with reason body_too_large, long before the timeout', async () => {
+    const endless = await probeHttp(ctx(`${base}/endless`, httpModule({ timeout: 30 })));
+    expect(endless).toMatchObject({ ok: false, reason: 'body_too_large', http: { statusCode: 200 } });
+    expect(await probeHttp(ctx(`${base}/big`, httpModule({ body_size_limit: 64 * 1024 })))).toMatchObject({ ok: false, reason: 'body_too_large' });
+    expect((await probeHttp(ctx(`${base}/ok`, httpModule({ body_size_limit: 16 })))).ok).toBe(true);
+  });
+
+  it('times out against a host that drops SYNs', async () => {
+    const sink = await startSynSink();
+    try {
+      expect(await probeHttp(ctx(`http://127.0.0.1:${sink.port}/`, httpModule({ timeout: 1001 / 1000 })))).toMatchObject({ ok: false, reason: 'timeout' });
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('reports a closed port as refused', async () => {
     const closed = createHttpServer();
     const port = await listenOnLoopback(closed);
@@ -132,6 +166,22 @@ describe('HTTPS probe (loopback, test CA)', () => {
   it('reports an unreadable ca_file as a failed attempt, not a crash', async () => {
     const result = await probeHttp(ctx(`${base}/ok`, httpModule({ tls: { ca_file: '/nonexistent/ca.pem', insecure_skip_verify: false } })));
     expect(result).toMatchObject({ ok: false, reason: 'error', detail: 'tls.ca_file: cannot read /nonexistent/ca.pem (file not found)' });
+  });
+
+  it('times out on a TLS handshake that never completes, and closes the connection', async () => {
+    const accepted: Socket[] = [];
+    const silent = createTcpServer((socket) => accepted.push(socket));
+    const port = await listenOnLoopback(silent);
+    try {
+      const result = await probeHttp(ctx(`https://127.0.0.1:${port}/ok`, httpModule({ timeout: 0.3 })));
+      expect(result).toMatchObject({ ok: false, reason: 'timeout' });
+      expect(accepted).toHaveLength(1);
+      // The prober destroyed its socket: the server sees the end of the connection.
+      await new Promise<void>((resolve) => (accepted[0]!.readableEnded || accepted[0]!.destroyed ? resolve() : accepted[0]!.once('close', () => resolve()).resume()));
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      silent.close();
+    }
   });
 
   it('can skip verification when told to', async () => {

@@ -1,8 +1,12 @@
+// The dead-host cases use test/support/syn-sink.ts (Debian package python3).
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttemptDeadline } from '../../../agent/probes/deadline.js';
 import { probeTcp } from '../../../agent/probes/tcp.js';
+import { connectWithin } from '../../../agent/probes/tcp-connect.js';
 import type { ModuleOf } from '../../../agent/probes/types.js';
 import { freeLoopbackPort, listenOnLoopback } from '../../support/ports.js';
+import { startSynSink, type SynSink } from '../../support/syn-sink.js';
 
 const tcp = (overrides: Partial<ModuleOf<'tcp'>> = {}): ModuleOf<'tcp'> => ({ kind: 'tcp', interval: 5, timeout: 1, ...overrides });
 const ctx = (host: string, port: number, module = tcp()) => ({
@@ -30,12 +34,29 @@ describe('TCP connect probe (loopback)', () => {
     }
   });
 
+  it("takes the connect time from the kernel's handshake RTT, which a busy event loop cannot inflate", async () => {
+    const STALL_MS = 50;
+    const deadline = new AttemptDeadline(5, new AbortController().signal);
+    const connecting = connectWithin('127.0.0.1', port, deadline, 'loopback');
+    // net.connect() sends the SYN on the next tick; the stall comes after it, before the 'connect' event.
+    setImmediate(() => {
+      const until = performance.now() + STALL_MS;
+      while (performance.now() < until);
+    });
+    const connected = await connecting;
+    deadline.clear();
+    if ('reason' in connected) expect.fail(connected.detail);
+    connected.socket.destroy();
+    expect(connected.clock).toBe('kernel');
+    expect(connected.connectSeconds * 1000).toBeLessThan(STALL_MS);
+  });
+
   it('reports a closed port as refused', async () => {
     const closedPort = await freeLoopbackPort();
     expect(await probeTcp(ctx('127.0.0.1', closedPort))).toMatchObject({ ok: false, reason: 'refused' });
   });
 
-  it('resolves names through the system resolver (localhost comes from /etc/hosts, no DNS traffic)', async () => {
+  it('resolves localhost from /etc/hosts (no DNS traffic)', async () => {
     expect(await probeTcp(ctx('localhost', port))).toMatchObject({ ok: true });
   });
 
@@ -44,5 +65,25 @@ describe('TCP connect probe (loopback)', () => {
     controller.abort();
     const result = await probeTcp({ ...ctx('127.0.0.1', port), signal: controller.signal });
     expect(result.ok).toBe(false);
+  });
+});
+
+describe('TCP connect probe to a host that drops SYNs', () => {
+  let sink: SynSink;
+  beforeAll(async () => {
+    sink = await startSynSink();
+  });
+  afterAll(() => sink.close());
+
+  it('fails with reason timeout, whatever duration the config gave (1001ms is 1000.9999999999999 ms once in seconds)', async () => {
+    const results = await Promise.all([0.3, 1001 / 1000].map((timeout) => probeTcp(ctx('127.0.0.1', sink.port, tcp({ timeout })))));
+    for (const result of results) expect(result).toMatchObject({ ok: false, reason: 'timeout' });
+  });
+
+  it('stops a stuck connect when the agent stops', async () => {
+    const controller = new AbortController();
+    const probing = probeTcp({ ...ctx('127.0.0.1', sink.port, tcp({ timeout: 30 })), signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect(await probing).toMatchObject({ ok: false });
   });
 });
