@@ -6,6 +6,7 @@ import type { AgentConfig } from './config/schema.js';
 import { createLogger, type LogFormat, type LogLevel } from '../lib/log.js';
 import { installProcessErrorHandlers } from '../lib/process-errors.js';
 import { exporterHandler } from './http/handler.js';
+import { ScrapeLimit } from './http/scrape-load.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 
 /** Time allowed for a clean stop on SIGTERM/SIGINT before the process exits anyway. */
@@ -52,7 +53,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
       agent.metrics?.errors.inc({ class: 'http_server' });
       log.error({ err }, 'serving metrics failed');
     },
-  });
+  }, { limit: new ScrapeLimit(options.config.listen.max_requests) });
   const { address, port } = options.config.listen;
   const server = await startWebServer({ listen: { address, port }, handler, log, ...(options.webConfigFile ? { webConfigFile: options.webConfigFile } : {}) });
   log.info({ metrics: `${server.url}/metrics`, status: `${server.url}/`, site: options.config.site.id }, `linkmon agent for site ${options.config.site.id} serving metrics at ${server.url}/metrics`);
@@ -96,8 +97,8 @@ async function reloadFrom(file: string | undefined, agent: Agent, log: Logger): 
   try {
     const next = await loadConfigFile(file);
     const previous = agent.config;
-    if (previous && (previous.listen.address !== next.listen.address || previous.listen.port !== next.listen.port)) {
-      log.warn('listen address changes take effect on restart; keeping the current listener');
+    if (previous && JSON.stringify(previous.listen) !== JSON.stringify(next.listen)) {
+      log.warn('listen changes (address, port, max_requests) take effect on restart; keeping the current listener');
     }
     await agent.apply(next);
     log.info({ file }, 'config reloaded');

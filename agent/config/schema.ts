@@ -7,6 +7,7 @@ import { MODULE_KINDS, type ModuleKind } from '../../lib/kinds.js';
 import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
 import { isValidSenderSize, STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES, STAMP_MIN_PADDED_BYTES } from '../../lib/stamp/packet.js';
 import { listenAddress } from '../../web/listen.js';
+import { DEFAULT_MAX_CONCURRENT_SCRAPES } from '../http/scrape-load.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -362,6 +363,8 @@ export const agentConfigSchema = z
       .strictObject({
         address: listenAddress.default('0.0.0.0'),
         port: z.number().int().min(0).max(65535, 'expected a port from 0 to 65535').default(9470),
+        /** Scrapes served at once; more get 503 (node_exporter's --web.max-requests). 0: no limit. */
+        max_requests: z.number().int().min(0, 'expected 0 (no limit) or more').default(DEFAULT_MAX_CONCURRENT_SCRAPES),
       })
       .prefault({}),
     log: z.strictObject({ level: logLevelSchema.default('info') }).default({ level: 'info' }),

@@ -1,7 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { expositionChunks } from '../../lib/metrics/fast-registry.js';
-import { encodeExposition, negotiateExposition, sendExposition } from '../../web/exposition.js';
+import { encodeExposition, negotiateExposition, sendExposition, type EncodedExposition } from '../../web/exposition.js';
+import { RenderReuse, ScrapeLimit } from './scrape-load.js';
 import { renderStatusPage, type StatusPageModel } from './status-page.js';
 
 /** What the HTTP endpoints read from the running agent; getters because a reload swaps them. */
@@ -12,8 +13,16 @@ export interface ExporterSource {
   onError(err: unknown): void;
 }
 
+/** How much /metrics may cost (scrape-load.ts); defaults for anything not given. */
+export interface ScrapeLoad {
+  limit?: ScrapeLimit;
+  reuse?: RenderReuse<EncodedExposition>;
+}
+
 /** Routes: /metrics, /healthz (process alive), /-/ready (config loaded, first cycle done), / (status page). */
-export function exporterHandler(source: ExporterSource): RequestListener {
+export function exporterHandler(source: ExporterSource, load: ScrapeLoad = {}): RequestListener {
+  const limit = load.limit ?? new ScrapeLimit();
+  const reuse = load.reuse ?? new RenderReuse<EncodedExposition>();
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
@@ -21,8 +30,10 @@ export function exporterHandler(source: ExporterSource): RequestListener {
       case '/metrics': {
         const registry = source.registry();
         if (!registry) return send(res, 503, 'text/plain', 'no configuration loaded yet\n');
-        expositionChunks(registry)
-          .then((chunks) => encodeExposition(chunks, negotiateExposition(req.headers)))
+        if (!limit.admit(res)) return send(res, 503, 'text/plain', `limit of ${limit.limit} concurrent scrapes reached, try again later\n`, { 'Retry-After': '1' });
+        const variant = negotiateExposition(req.headers);
+        reuse
+          .body(registry, `${variant.format} ${variant.encoding}`, () => expositionChunks(registry).then((chunks) => encodeExposition(chunks, variant)))
           .then(
             (encoded) => sendExposition(res, encoded),
             (err: unknown) => {

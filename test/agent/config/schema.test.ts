@@ -48,7 +48,7 @@ describe('config defaults', () => {
       `site: { id: esb, name: ESB }\nmodules:\n  icmp: { kind: icmp }\n  web: { kind: http }\ntargets:\n  - { name: gw, module: icmp, host: 198.18.0.1 }\n`,
       'inline.yaml',
     );
-    expect(config.listen).toEqual({ address: '0.0.0.0', port: 9470 });
+    expect(config.listen).toEqual({ address: '0.0.0.0', port: 9470, max_requests: 40 });
     expect(config.log.level).toBe('info');
     expect(config.modules.icmp).toEqual({ kind: 'icmp', interval: 10, timeout: 2, packets: 10, payload_bytes: 56, ip_version: 4 });
     expect(config.modules.web).toMatchObject({ kind: 'http', interval: 30, timeout: 10, method: 'GET', expect_status: [], tls: { insecure_skip_verify: false } });
