@@ -7,6 +7,7 @@ import type { ResponderConfig } from './config.js';
 import type { AbortReason, HttpEndpoint, HttpRejectionReason, ResponderMetrics, TestEndpoint } from './metrics.js';
 import type { TestSlots } from './slots.js';
 import type { BearerTokens } from './tokens.js';
+import { timerMs } from '../lib/units.js';
 
 export interface HttpHandlerDeps {
   limits: ResponderConfig['limits'];
@@ -193,7 +194,7 @@ class RunningTest {
         metrics.testBytes.inc({ direction: 'dc_to_site' }, chunk.length);
         if (!this.res.write(chunk)) {
           // Backpressure: wait for the socket to drain, but not forever.
-          this.idleTimer = setTimeout(() => this.abort('stalled'), limits.idle_timeout * 1000);
+          this.idleTimer = setTimeout(() => this.abort('stalled'), timerMs(limits.idle_timeout));
           this.res.once('drain', pump);
           return;
         }
@@ -220,7 +221,7 @@ class RunningTest {
         this.abortedBy = 'stalled';
         this.countAbort('stalled');
         this.replyAndClose(408, { error: 'stalled', detail: `no data for ${limits.idle_timeout}s`, idle_seconds: limits.idle_timeout });
-      }, limits.idle_timeout * 1000);
+      }, timerMs(limits.idle_timeout));
     };
     this.after(limits.max_seconds, () => {
       if (answered) return;
@@ -256,7 +257,7 @@ class RunningTest {
   }
 
   private after(seconds: number, action: () => void): void {
-    this.timers.push(setTimeout(action, seconds * 1000));
+    this.timers.push(setTimeout(action, timerMs(seconds)));
   }
 
   private abort(reason: AbortReason): void {

@@ -14,6 +14,7 @@ import { startStampReflector } from './stamp-reflector.js';
 import { openWebGate } from '../web/server.js';
 import { SummarizedLog } from '../lib/log-summary.js';
 import { guardConnections } from './connection-guard.js';
+import { timerMs } from '../lib/units.js';
 
 /** Sent over and over by /download; big enough that each write is one large syscall. */
 const PAYLOAD_BYTES = 256 * 1024;
@@ -64,7 +65,7 @@ export async function startResponder(
     headersTimeout: HEADERS_TIMEOUT_MS,
     connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
     // Backstop only: the handler's own caps end a test well before this.
-    requestTimeout: (limits.max_seconds + limits.idle_timeout + 10) * 1000,
+    requestTimeout: timerMs(limits.max_seconds + limits.idle_timeout + 10),
     keepAliveTimeout: 5000,
   };
   const handler = gate ? gate.wrap(apiHandler) : apiHandler;

@@ -21,11 +21,11 @@ export interface HealthResult {
   detail: string;
 }
 
-export async function checkHealth(url: URL, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult> {
+export async function checkHealth(url: URL, env: NodeJS.ProcessEnv = process.env, timeoutMs = TIMEOUT_MS): Promise<HealthResult> {
   try {
-    const first = await get(url, env);
+    const first = await get(url, env, timeoutMs);
     if (url.protocol === 'http:' && first.status === 400 && first.body.includes('HTTP request to an HTTPS server')) {
-      return await checkHealth(new URL(url.href.replace(/^http:/, 'https:')), env);
+      return await checkHealth(new URL(url.href.replace(/^http:/, 'https:')), env, timeoutMs);
     }
     const ok = first.status >= 200 && first.status < 300;
     return { ok, detail: `${url.href}: HTTP ${first.status}` };
@@ -34,20 +34,31 @@ export async function checkHealth(url: URL, env: NodeJS.ProcessEnv = process.env
   }
 }
 
-function get(url: URL, env: NodeJS.ProcessEnv): Promise<{ status: number; body: string }> {
+/**
+ * One GET, bounded as a whole by a timer held here: the request's own `timeout` only measures
+ * silence between packets, so a server trickling a byte now and then would hold the check forever.
+ */
+function get(url: URL, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ status: number; body: string }> {
   const certFile = env.LINKMON_HEALTHCHECK_CLIENT_CERT;
   const keyFile = env.LINKMON_HEALTHCHECK_CLIENT_KEY;
   const tls = url.protocol === 'https:' ? { rejectUnauthorized: false, ...(certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : {}) } : {};
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: TIMEOUT_MS, ...tls }, (res) => {
+    const req = request(url, { agent: false, ...tls }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body = (body + chunk).slice(0, 4096)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
+    const deadline = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
     req.end();
   });
 }

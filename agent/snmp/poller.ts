@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { SnmpDeviceConfig } from '../config/schema.js';
+import { AttemptDeadline } from '../probes/deadline.js';
+import { systemResolver } from '../probes/resolver.js';
 import { counterStep, deviceRebooted, type CounterReading } from './counters.js';
 import { readCredentials } from './credentials.js';
 import { classifySnmpError, SnmpPollError } from './errors.js';
@@ -122,8 +124,12 @@ export class DevicePoller {
     if (!this.session) {
       const credentials = await readCredentials(this.device, this.at);
       if (this.abort.signal.aborted) throw new SnmpPollError('error', 'stopped');
+      // The agent's resolver (TTL cache, bounded, within the request's timeout), not a lookup per datagram in net-snmp.
+      const lookup = new AttemptDeadline(this.device.timeout * (this.device.retries + 1), this.abort.signal);
+      const resolved = await systemResolver.resolve(this.device.address, 0, lookup).finally(() => lookup.clear());
+      if ('reason' in resolved) throw new SnmpPollError('dns', resolved.detail);
       this.session = new SnmpSession(credentials, {
-        address: this.device.address,
+        address: resolved.address,
         port: this.device.port,
         timeoutSeconds: this.device.timeout,
         retries: this.device.retries,

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import snmp from 'net-snmp';
+import { timerMs } from '../../lib/units.js';
 import type { SnmpCredentials } from './credentials.js';
 import { classifySnmpError, SnmpPollError } from './errors.js';
 
@@ -12,6 +13,7 @@ export const MAX_OIDS_PER_REQUEST = 40;
 const WALK_MAX_REPETITIONS = 25;
 
 export interface SessionOptions {
+  /** An IP address: the poller resolves names first (agent/probes/resolver.ts). */
   address: string;
   port: number;
   timeoutSeconds: number;
@@ -33,7 +35,7 @@ export class SnmpSession {
   ) {
     const common = {
       port: options.port,
-      timeout: Math.round(options.timeoutSeconds * 1000),
+      timeout: timerMs(options.timeoutSeconds),
       retries: options.retries,
       backoff: 1,
       transport: isIP(options.address) === 6 ? ('udp6' as const) : ('udp4' as const),

@@ -4,6 +4,7 @@ import { DEFAULT_THROUGHPUT_SECONDS, type TargetConfig } from '../config/schema.
 import { readSecretFile } from '../../lib/config-file.js';
 import { measureTransfer, type ThroughputDirection, type TransferOptions, type TransferResult, type TransferTls } from './transfer.js';
 import type { ModuleOf } from '../probes/types.js';
+import { timerMs } from '../../lib/units.js';
 
 type ThroughputModule = ModuleOf<'throughput'>;
 
@@ -56,7 +57,7 @@ export async function runThroughputDirection(
     if (result.outcome !== 'busy' || busyAnswers >= module.busy_retries) return { ...result, totalBytes, busyAnswers };
     const waitSeconds = Math.min(MAX_BUSY_WAIT_SECONDS, Math.max(1, result.retryAfterSeconds ?? 5));
     try {
-      await sleep(waitSeconds * 1000, undefined, { signal });
+      await sleep(timerMs(waitSeconds), undefined, { signal });
     } catch {
       return { direction, outcome: 'aborted', totalBytes, elapsedSeconds: result.elapsedSeconds, busyAnswers: busyAnswers + 1 };
     }

@@ -8,6 +8,7 @@ import type { ModuleOf, TargetLabels } from '../probes/types.js';
 import { extraLabelNames, targetLabels } from '../metrics.js';
 import { ThroughputMetrics } from './metrics.js';
 import { slotOffsetSeconds } from './slot.js';
+import { timerMs } from '../../lib/units.js';
 
 export interface ThroughputPlan {
   target: TargetConfig;
@@ -92,7 +93,7 @@ export class ThroughputScheduler implements AgentComponent {
     const { signal } = this.abort;
     if (plan.offsetSeconds > 0) {
       try {
-        await sleep(plan.offsetSeconds * 1000, undefined, { signal });
+        await sleep(timerMs(plan.offsetSeconds), undefined, { signal });
       } catch {
         return;
       }

@@ -1,7 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { timerMs } from '../../lib/units.js';
 import { describeError, reasonFromError } from '../probes/reasons.js';
+import { systemResolver } from '../probes/resolver.js';
 import type { FailureReason } from '../probes/types.js';
 
 export const THROUGHPUT_DIRECTIONS = ['download', 'upload'] as const;
@@ -135,7 +137,7 @@ class TransferRun {
   constructor(private readonly options: TransferOptions) {
     const count = 'bytes' in options.amount ? Math.min(options.streams, options.amount.bytes) : options.streams;
     this.streams = Array.from({ length: count }, () => ({ bytes: 0, lastProgressAt: this.startedAt, active: true }));
-    this.meter = new WindowMeter(count, options.warmupSeconds * 1000, () => this.totalBytes);
+    this.meter = new WindowMeter(count, timerMs(options.warmupSeconds), () => this.totalBytes);
   }
 
   async execute(): Promise<TransferResult> {
@@ -143,10 +145,10 @@ class TransferRun {
     const onShutdown = () => this.stop('shutdown');
     if (options.signal?.aborted) return { ...this.base(), outcome: 'aborted' };
     options.signal?.addEventListener('abort', onShutdown, { once: true });
-    const stallMs = options.stallSeconds * 1000;
+    const stallMs = timerMs(options.stallSeconds);
     // An upload stops sending at max_duration by itself; the abort comes later, giving its send
     // buffer time to drain and the responder time to answer.
-    const hardStopMs = options.maxSeconds * 1000 + (options.direction === 'upload' ? stallMs : 0);
+    const hardStopMs = timerMs(options.maxSeconds) + (options.direction === 'upload' ? stallMs : 0);
     this.timers.push(setTimeout(() => this.stop('max_duration'), hardStopMs));
     this.timers.push(setInterval(() => this.checkStall(stallMs), Math.min(1000, Math.max(50, stallMs / 4))));
 
@@ -154,7 +156,14 @@ class TransferRun {
     const pool = new Pool(base.origin, {
       connections: this.streams.length,
       pipelining: 1,
-      connect: { timeout: stallMs, ca: options.tls?.ca, servername: options.tls?.servername, rejectUnauthorized: options.tls?.rejectUnauthorized ?? true },
+      connect: {
+        timeout: stallMs,
+        // Names through the agent's resolver (TTL cache, bounded, within the stall timeout), not dns.lookup's thread pool.
+        lookup: systemResolver.lookupFunction(options.stallSeconds, this.controller.signal),
+        ca: options.tls?.ca,
+        servername: options.tls?.servername,
+        rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      },
       headersTimeout: stallMs,
       bodyTimeout: stallMs,
     });

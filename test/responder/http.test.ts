@@ -170,6 +170,11 @@ describe('responder HTTP API (loopback)', () => {
     await slotsFree();
   });
 
+  it('starts with any idle_timeout the config accepts (1001ms: the request timeout would be 41001.00000000001 ms)', async () => {
+    const other = await startTestResponder({ udp: { enabled: false }, tcp: { enabled: false }, limits: { idle_timeout: '1001ms' } });
+    await other.stop();
+  });
+
   it('stalled download (client stops reading): aborted after the idle timeout, slot freed, counted', async () => {
     const before = await aborted('download', 'stalled');
     const holder = await openStalledDownload();

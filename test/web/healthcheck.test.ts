@@ -1,6 +1,7 @@
 // The container HEALTHCHECK script against real servers from startWebServer: plain, TLS (found by
 // itself), mTLS, basic auth. Needs the openssl CLI (Debian openssl).
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { checkHealth } from '../../web/healthcheck.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
 import { createTestPki, type TestPki } from '../support/certs.js';
 import { REPO_ROOT } from '../support/linkmon-process.js';
-import { freeLoopbackPort } from '../support/ports.js';
+import { freeLoopbackPort, listenOnLoopback } from '../support/ports.js';
 
 const log = pino({ level: 'silent' });
 
@@ -83,6 +84,21 @@ describe('healthcheck script', () => {
     await server?.close();
     const open = await start(tls(`${users}auth_excluded_paths: [/healthz]\n`));
     expect((await checkHealth(open)).ok).toBe(true);
+  });
+
+  it('a server that trickles its answer is unhealthy at the timeout (the socket timeout alone never fires)', async () => {
+    const trickle = createServer((_req, res) => {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write('.'), 50);
+      res.once('close', () => clearInterval(timer));
+    });
+    const port = await listenOnLoopback(trickle);
+    try {
+      expect(await checkHealth(new URL(`http://127.0.0.1:${port}/healthz`), {}, 300)).toMatchObject({ ok: false, detail: expect.stringContaining('ETIMEDOUT') });
+    } finally {
+      trickle.closeAllConnections();
+      trickle.close();
+    }
   });
 
   it('nothing listening is unhealthy, and the script exits 1 (0 when healthy)', async () => {
