@@ -2,12 +2,13 @@
 // blackholes and a userspace delay line on the router. Needs root and the Debian packages
 // iproute2, nftables and python3 (see README.md for the address plan and what sits where).
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { onProcessExit } from '../support/exit-cleanup.js';
 import type { NetnsBridge } from '../support/netns-bridge.js';
 import { DC_GATEWAY, DC_SUBNET, dcAddress, MAX_SITES, SITES_SUPERNET, siteAddress, siteGateway } from './addresses.js';
 import { DelayLine, type DelayLineStats, type DelaySpec } from './delay-line.js';
 import { DROP_SCALE, dropRuleKey, NFT_TABLE, parseDropCounters, rateInterface, renderNftRuleset, tbfArgs, type Direction, type DropRule, type Protocol, type RateSpec } from './impairments.js';
-import { cleanupStaleLabs, newLabPrefix, removeNamespace, removeNamespaceSync } from './naming.js';
+import { cleanupStaleLabs, netnsEtcDir, newLabPrefix, removeNamespace, removeNamespaceSync } from './naming.js';
 import { namespaceProcesses } from './namespace-processes.js';
 import { inNetns, run, type RunOptions, type RunResult } from './run.js';
 
@@ -84,6 +85,18 @@ export interface Lab {
   delayStats(direction: Direction): Promise<DelayLineStats | undefined>;
   /** Drops (silently, no ICMP) every forwarded packet to `address`. */
   blackhole(address: string, enabled?: boolean): Promise<void>;
+  /**
+   * Drops every packet arriving at the dc address `address` in the dc namespace's own input hook
+   * (nftables): the far host is dead (its SYNs go unanswered, its resolver never answers) while
+   * the path to it and to the other dc addresses stays up. Not cleared by clearImpairments().
+   */
+  dropAt(address: string, enabled?: boolean): Promise<void>;
+  /**
+   * Makes processes started afterwards in site i's namespace (exec, spawn) use `nameserver` as
+   * their DNS resolver: /etc/netns/<ns>/resolv.conf, which `ip netns exec` mounts over
+   * /etc/resolv.conf. Removed with the namespace.
+   */
+  setResolver(site: number, nameserver: string): void;
   /** Removes all rates, drops, blackholes; delay lines stay in the path with 0 delay. */
   clearImpairments(): Promise<void>;
   /** Kills everything started in the lab and removes its namespaces. Safe to call twice. */
@@ -115,6 +128,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const shapedDevices = new Set<string>();
   let drops: DropRule[] = [];
   const blackholed = new Set<string>();
+  const deadAddresses = new Set<string>();
   let destroyed = false;
 
   const unregisterExitCleanup = onProcessExit(() => {
@@ -284,6 +298,19 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       if (enabled) blackholed.add(address);
       else blackholed.delete(address);
       await applyNft();
+    },
+    dropAt: async (address, enabled = true) => {
+      dcHostOf(address);
+      if (enabled) deadAddresses.add(address);
+      else deadAddresses.delete(address);
+      const drops = [...deadAddresses].map((a) => `    ip daddr ${a} drop\n`).join('');
+      const ruleset = `table inet lmdead\ndelete table inet lmdead\ntable inet lmdead {\n  chain input {\n    type filter hook input priority 0; policy accept;\n${drops}  }\n}\n`;
+      await run(inNetns(dc, ['nft', '-f', '-']), { input: ruleset });
+    },
+    setResolver: (site, nameserver) => {
+      const dir = netnsEtcDir(lab.site(site));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/resolv.conf`, `nameserver ${nameserver}\n`);
     },
     clearImpairments: async () => {
       drops = [];

@@ -1,6 +1,10 @@
 // Lab namespace names and removal of labs left behind by crashed test runs. Root required.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { run, runSyncQuietly } from './run.js';
+
+/** Per-namespace files `ip netns exec` bind-mounts over /etc (e.g. resolv.conf; see Lab.setResolver). */
+export const netnsEtcDir = (ns: string) => `/etc/netns/${ns}`;
 
 /**
  * Every lab's namespaces start with `lml<owner pid, decimal>x<random><counter, base 36>-`, e.g.
@@ -38,6 +42,7 @@ export async function removeNamespace(ns: string): Promise<void> {
     }
   }
   await run(['ip', 'netns', 'del', ns], { allowFailure: true });
+  rmSync(netnsEtcDir(ns), { recursive: true, force: true });
 }
 
 /** Synchronous removeNamespace() for exit and signal handlers. */
@@ -50,6 +55,7 @@ export function removeNamespaceSync(ns: string): void {
     }
   }
   runSyncQuietly(['ip', 'netns', 'del', ns]);
+  rmSync(netnsEtcDir(ns), { recursive: true, force: true });
 }
 
 /** Removes the namespaces of labs whose owning process no longer exists. Returns their names. */
