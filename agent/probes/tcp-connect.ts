@@ -12,7 +12,12 @@ export interface Connected {
   clock: 'kernel' | 'event-loop';
 }
 
-const TCP_ESTABLISHED = 1;
+/**
+ * Kernel TCP states (tcp_states.h) in which the handshake is complete and we have sent nothing:
+ * ESTABLISHED, or CLOSE_WAIT when the peer closed at once (the responder's TCP listener does) and
+ * the event loop only got to the 'connect' event afterwards.
+ */
+const HANDSHAKE_DONE = new Set([1, 8]);
 
 /**
  * Opens a TCP connection to `address:port` within the deadline. On expiry (or the caller
@@ -54,8 +59,8 @@ function measured(socket: Socket, started: bigint): Connected {
 
 /**
  * The handshake's round-trip time from TCP_INFO (tcp_info.c), read before anything is sent on the
- * socket, so the kernel's only RTT sample is the SYN's. Undefined when the socket is not
- * established, the SYN was retransmitted (the sample then belongs to the last exchange, and the
+ * socket, so the kernel's only RTT sample is the SYN's. Undefined when the handshake is not
+ * complete, the SYN was retransmitted (the sample then belongs to the last exchange, and the
  * connect time is the retransmission timeout's, seconds, which the wall clock measures well
  * enough), or the addon is not built.
  */
@@ -65,7 +70,7 @@ export function kernelConnectSeconds(socket: Socket): number | undefined {
   if (!addon || typeof fd !== 'number' || fd < 0) return undefined;
   try {
     const info = addon.tcp.info(fd);
-    if (info.state !== TCP_ESTABLISHED || info.totalRetrans > 0 || info.rttMicros <= 0) return undefined;
+    if (!HANDSHAKE_DONE.has(info.state) || info.totalRetrans > 0 || info.rttMicros <= 0) return undefined;
     return info.rttMicros / 1e6;
   } catch {
     return undefined;

@@ -9,7 +9,7 @@
 //
 // JavaScript API (N-API, exports.tcp):
 //   info(fd: number) -> { state: number, rttMicros: number, totalRetrans: number }   throws with `code`
-// `state` is the kernel's TCP state (1 = ESTABLISHED, 2 = SYN_SENT).
+// `state` is the kernel's TCP state (1 = ESTABLISHED, 2 = SYN_SENT, 8 = CLOSE_WAIT).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>

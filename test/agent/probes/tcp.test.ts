@@ -1,12 +1,28 @@
 // The dead-host cases use test/support/syn-sink.ts (Debian package python3).
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttemptDeadline } from '../../../agent/probes/deadline.js';
 import { probeTcp } from '../../../agent/probes/tcp.js';
 import { connectWithin } from '../../../agent/probes/tcp-connect.js';
 import type { ModuleOf } from '../../../agent/probes/types.js';
 import { freeLoopbackPort, listenOnLoopback } from '../../support/ports.js';
+import { killOnProcessExit } from '../../support/exit-cleanup.js';
 import { startSynSink, type SynSink } from '../../support/syn-sink.js';
+
+interface Closer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A listener in a Python process (Debian python3) that closes each connection as soon as it accepts it. */
+async function startCloser(): Promise<Closer> {
+  const child = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(16); print(s.getsockname()[1], flush=True)\nwhile True: s.accept()[0].close()'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  killOnProcessExit(child);
+  const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(Number(line))));
+  return { port, stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
+}
 
 const tcp = (overrides: Partial<ModuleOf<'tcp'>> = {}): ModuleOf<'tcp'> => ({ kind: 'tcp', interval: 5, timeout: 1, ...overrides });
 const ctx = (host: string, port: number, module = tcp()) => ({
@@ -19,11 +35,16 @@ const ctx = (host: string, port: number, module = tcp()) => ({
 describe('TCP connect probe (loopback)', () => {
   let server: Server;
   let port: number;
+  let closer: Closer;
   beforeAll(async () => {
     server = createServer((socket) => socket.end());
     port = await listenOnLoopback(server);
+    closer = await startCloser();
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(async () => {
+    await closer.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   it('measures the connect time to a listening port', async () => {
     const result = await probeTcp(ctx('127.0.0.1', port));
@@ -34,10 +55,13 @@ describe('TCP connect probe (loopback)', () => {
     }
   });
 
-  it("takes the connect time from the kernel's handshake RTT, which a busy event loop cannot inflate", async () => {
+  it.each([
+    ['a listener in this process', () => port],
+    ['a listener in another process that closes at once (the peer FIN is in before the event loop sees the connection)', () => closer.port],
+  ])("takes the connect time from the kernel's handshake RTT, which a busy event loop cannot inflate: %s", async (_what, target) => {
     const STALL_MS = 50;
     const deadline = new AttemptDeadline(5, new AbortController().signal);
-    const connecting = connectWithin('127.0.0.1', port, deadline, 'loopback');
+    const connecting = connectWithin('127.0.0.1', target(), deadline, 'loopback');
     // net.connect() sends the SYN on the next tick; the stall comes after it, before the 'connect' event.
     setImmediate(() => {
       const until = performance.now() + STALL_MS;
