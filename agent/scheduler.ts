@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { IntervalKind } from '../lib/kinds.js';
 import type { TargetConfig } from './config/schema.js';
@@ -96,6 +97,8 @@ export class ProbeScheduler {
     plans: readonly TargetPlan[],
     private readonly deps: SchedulerDeps,
   ) {
+    // Each attempt in flight listens for the abort through its deadline (probes/deadline.ts): many at once is expected.
+    setMaxListeners(0, this.abort.signal);
     for (const plan of plans) this.states.set(plan.target.name, { plan, attempts: 0, failures: 0, cyclesCompleted: 0 });
   }
 
