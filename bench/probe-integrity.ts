@@ -242,6 +242,7 @@ async function deadMode(lab: Lab): Promise<void> {
     '',
     `SYN-SENT sockets to the dead host, sampled every second: max ${Math.max(...settled.map((s) => s.synSent))}; samples with more than the attempts then in flight: ${synOverInFlight} of ${settled.length}.`,
     `Agent file descriptors every 10 s: ${counts.join(', ')} (min ${Math.min(...counts)}, max ${Math.max(...counts)}).`,
+    `Garbage collections of 100 ms or more in the agent during the dead phase: ${figures.slowGcs}.`,
     `SIGTERM with attempts in flight: exit ${figures.sigterm.exitCode}${figures.sigterm.signal ? ` (signal ${figures.sigterm.signal})` : ''} after ${figures.sigterm.ms.toFixed(0)} ms.`,
     figures.endlessCpu
       ? `Endless body: agent with only the endless target ${figures.endlessCpu.endlessCpuSeconds.toFixed(2)} CPU-s, with only a normal-body target ${figures.endlessCpu.normalCpuSeconds.toFixed(2)} CPU-s over the phase: adds ${(figures.endlessCpu.addedCoreFraction * 100).toFixed(2)} % of a core (goal < 5 %).`

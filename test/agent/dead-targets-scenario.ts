@@ -71,6 +71,8 @@ export interface DeadTargetsFigures {
   /** Open file descriptors of the agent every `fdEverySeconds` in the dead phase. */
   fds: Array<{ atMs: number; count: number }>;
   sigterm: { exitCode: number | null; signal: NodeJS.Signals | null; ms: number };
+  /** Garbage collections of 100 ms or more in the agent over the dead phase (a stall that would delay every timer). */
+  slowGcs: number;
   endlessCpu?: { endlessCpuSeconds: number; normalCpuSeconds: number; addedCoreFraction: number };
   loadAverage: number[];
 }
@@ -223,7 +225,8 @@ export async function runDeadTargets(lab: Lab, options: DeadTargetsOptions): Pro
             return { endlessCpuSeconds: e, normalCpuSeconds: n, addedCoreFraction: (e - n) / seconds };
           })()
         : undefined;
-    return { diedAtMs, deadSeconds: seconds, failures, counters, successZeroAfterMs, synSent, fds, sigterm, ...(endlessCpu ? { endlessCpu } : {}), loadAverage: loadavg() };
+    const slowGc = (samples: ExpositionSample[]) => sumSamples(samples, 'nodejs_gc_duration_seconds_count') - sumSamples(samples, 'nodejs_gc_duration_seconds_bucket', { le: '0.1' });
+    return { diedAtMs, deadSeconds: seconds, failures, counters, successZeroAfterMs, synSent, fds, sigterm, slowGcs: slowGc(after) - slowGc(before), ...(endlessCpu ? { endlessCpu } : {}), loadAverage: loadavg() };
   } finally {
     for (const agent of agents) if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
