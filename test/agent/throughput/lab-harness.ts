@@ -19,6 +19,11 @@ export interface ThroughputSettings {
   duration: string;
   warmup: string;
   streams?: number;
+  /**
+   * Run the responder and the agent's runner at real-time priority (chrt --fifo 5), as the lab runs
+   * its reference tools (test/lab/README.md): on a busy box the measurement is then the link's.
+   */
+  realtime?: boolean;
 }
 
 export type MeasuredResult = DirectionTestResult & { agentCpuSeconds: number };
@@ -33,6 +38,30 @@ export interface ThroughputLab {
 }
 
 const TSX = [process.execPath, '--import', 'tsx'];
+export const REALTIME = ['chrt', '--fifo', '5'];
+const IPERF_PORT = 5201;
+
+/**
+ * The same-run reference (Debian iperf3): TCP goodput from site 1 to the dc (download: -R) over
+ * `seconds`, the first `warmupSeconds` omitted as linkmon omits its warm-up, in bytes per second.
+ * Starts its own server in the dc and stops it.
+ */
+export async function iperf3Goodput(lab: Lab, direction: ThroughputDirection, seconds: number, warmupSeconds: number, realtime: boolean): Promise<number> {
+  const priority = realtime ? REALTIME : [];
+  const server = lab.spawn(lab.dc, [...priority, 'iperf3', '-s', '-1', '-B', lab.dcAddress(), '-p', String(IPERF_PORT)], { stdio: 'ignore' });
+  try {
+    const argv = [...priority, 'iperf3', '-c', lab.dcAddress(), '-p', String(IPERF_PORT), '-t', String(seconds - warmupSeconds), '-O', String(warmupSeconds), '-J', ...(direction === 'download' ? ['-R'] : [])];
+    // Until the server listens, the client fails ("unable to connect"); waitFor retries on a throw.
+    return await waitFor('an iperf3 measurement', async () => {
+      const { stdout } = await lab.exec(lab.site(1), argv, { allowFailure: true });
+      const json = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } }; error?: string };
+      if (json.error) throw new Error(`iperf3: ${json.error}`);
+      return json.end.sum_received.bits_per_second / 8;
+    }, 10_000, 100);
+  } finally {
+    if (server.exitCode === null) server.kill();
+  }
+}
 
 export async function startThroughputLab(lab: Lab, settings: ThroughputSettings): Promise<ThroughputLab> {
   const dir = mkdtempSync(join(tmpdir(), 'linkmon-tp-lab-'));
@@ -68,7 +97,8 @@ export async function startThroughputLab(lab: Lab, settings: ThroughputSettings)
       ].join('\n'),
     );
 
-    const responder = lab.spawn(lab.dc, [...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'responder', '--config', join(dir, 'responder.yaml')], {
+    const priority = settings.realtime ? REALTIME : [];
+    const responder = lab.spawn(lab.dc, [...priority, ...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'responder', '--config', join(dir, 'responder.yaml')], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -79,7 +109,7 @@ export async function startThroughputLab(lab: Lab, settings: ThroughputSettings)
     const responderExited = new Promise<never>((_, reject) => responder.once('exit', (code) => reject(new Error(`responder exited (${code}): ${responderOutput}`))));
     await Promise.race([waitFor('the responder to listen', () => (responderOutput.includes('listening') ? true : undefined), 20_000), responderExited]);
 
-    const runner = lab.spawn(lab.site(1), [...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'throughput', '--config', join(dir, 'agent.yaml'), '--stdin'], {
+    const runner = lab.spawn(lab.site(1), [...priority, ...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'throughput', '--config', join(dir, 'agent.yaml'), '--stdin'], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
