@@ -42,7 +42,7 @@ static void deliver(polled_socket *s, const received_message *m, int err) {
 
 static void on_readable(uv_poll_t *poll, int status, int events) {
   polled_socket *s = poll->data;
-  if (status < 0 || s->closed) return;
+  if (s->closed) return;
   received_message m;
   for (int i = 0; i < MAX_PER_WAKEUP && !s->closed; i++) {
     errno = 0;
@@ -50,9 +50,12 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
       deliver(s, &m, 0);
       continue;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == 0) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == 0) break;
     if (errno != EINTR) deliver(s, &m, errno); // reading it cleared the socket's pending error
   }
+  // A pending socket error (an ICMP port unreachable) is POLLERR, on which libuv stops the handle
+  // (status UV_EBADF); it has just been read, so polling starts again (as in ttl_probe.c).
+  if (status < 0 && !s->closed) uv_poll_start(&s->poll, UV_READABLE, on_readable);
 }
 
 static napi_value open_socket(napi_env env, napi_callback_info info) {

@@ -1,8 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TargetConfig } from '../../config/schema.js';
-import type { KindMetrics, ModuleOf, ProbeContext, ProbeResult, Prober, TargetLabels } from '../types.js';
+import { AttemptDeadline, DEADLINE_PASSED } from '../deadline.js';
+import { systemResolver, type NameResolver } from '../resolver.js';
+import { failure, type KindMetrics, type ModuleOf, type ProbeContext, type ProbeResult, type Prober, type TargetLabels } from '../types.js';
 import type { ReflectorMode } from './loss.js';
 import { DIRECTIONS, UdpSession, type Direction, type UdpSessionEvents } from './session.js';
+import type { UdpTransport } from './socket.js';
 
 /** linkmon_udp_reflector_stateful: what the reflector's sequence numbers can tell. */
 const STATEFUL_VALUE: Record<ReflectorMode, number> = { stateful: 1, stateless: 0, unknown: -1 };
@@ -65,6 +68,14 @@ class UdpMetrics implements KindMetrics {
   }
 }
 
+interface SessionEntry {
+  key: string;
+  opening: Promise<UdpSession | ProbeResult>;
+  /** Set once open. */
+  session?: UdpSession;
+  labels: TargetLabels;
+}
+
 /** What a target's session was opened with; a reload that changes any of it opens a new session. */
 function sessionKey(target: TargetConfig, module: ModuleOf<'udp'>): string {
   return JSON.stringify([target.host, target.port ?? module.port, module.packet_bytes]);
@@ -78,8 +89,9 @@ const NO_METRICS: UdpSessionEvents = { settled: () => {}, reordered: () => {}, d
  * loss, jitter, reordering and duplicates go to linkmon_udp_* through the session's events. One
  * session (socket) per target.
  */
-export function createUdpProber(): Prober<'udp'> & { sessionCount(): number } {
-  const sessions = new Map<string, { key: string; opening: Promise<UdpSession | ProbeResult>; labels: TargetLabels }>();
+export function createUdpProber(options: { resolver?: NameResolver; transport?: UdpTransport } = {}): Prober<'udp'> & { sessionCount(): number } {
+  const resolver = options.resolver ?? systemResolver;
+  const sessions = new Map<string, SessionEntry>();
   let metrics: UdpMetrics | undefined;
 
   const closeSession = (name: string) => {
@@ -88,33 +100,53 @@ export function createUdpProber(): Prober<'udp'> & { sessionCount(): number } {
     void entry?.opening.then((session) => session instanceof UdpSession && session.close());
   };
 
-  const sessionFor = (ctx: ProbeContext<'udp'>) => {
-    const key = sessionKey(ctx.target, ctx.module);
-    let entry = sessions.get(ctx.target.name);
-    if (entry && entry.key !== key) {
+  /** The target's session entry for its current settings (a reload that changed them closes the old one). */
+  const currentEntry = (ctx: ProbeContext<'udp'>): SessionEntry | undefined => {
+    const entry = sessions.get(ctx.target.name);
+    if (entry && entry.key !== sessionKey(ctx.target, ctx.module)) {
       closeSession(ctx.target.name);
-      entry = undefined;
+      return undefined;
     }
-    if (!entry) {
-      const events = metrics?.eventsFor(ctx.labels) ?? NO_METRICS;
-      const opening = UdpSession.open({ host: ctx.target.host ?? '', port: ctx.target.port ?? ctx.module.port, packetBytes: ctx.module.packet_bytes, events });
-      entry = { key, opening, labels: ctx.labels };
-      sessions.set(ctx.target.name, entry);
+    return entry;
+  };
+
+  const open = (ctx: ProbeContext<'udp'>, deadline: AttemptDeadline): SessionEntry => {
+    const events = metrics?.eventsFor(ctx.labels) ?? NO_METRICS;
+    // Opening (name resolution included) is part of the attempt that needs it and obeys its deadline.
+    const opening = UdpSession.open(
+      { host: ctx.target.host ?? '', port: ctx.target.port ?? ctx.module.port, packetBytes: ctx.module.packet_bytes, events, resolver, ...(options.transport ? { transport: options.transport } : {}) },
+      deadline,
+    );
+    const entry: SessionEntry = { key: sessionKey(ctx.target, ctx.module), opening, labels: ctx.labels };
+    sessions.set(ctx.target.name, entry);
+    const name = ctx.target.name;
+    void opening.then((session) => {
+      if (session instanceof UdpSession) entry.session = session;
       // A failed open (DNS) is retried at the next probe.
-      const name = ctx.target.name;
-      const created = entry;
-      void opening.then((session) => {
-        if (!(session instanceof UdpSession) && sessions.get(name) === created) sessions.delete(name);
-      });
+      else if (sessions.get(name) === entry) sessions.delete(name);
+    });
+    return entry;
+  };
+
+  /** Until the session is open: attempts wait for it inside their own deadlines. */
+  const openThenSend = async (ctx: ProbeContext<'udp'>, entry: SessionEntry | undefined): Promise<ProbeResult> => {
+    const deadline = new AttemptDeadline(ctx.module.timeout, ctx.signal);
+    try {
+      const session = await deadline.within((entry ?? open(ctx, deadline)).opening);
+      if (session === DEADLINE_PASSED) return failure('dns', `resolve ${ctx.target.host ?? ''}: no answer from the resolver within ${ctx.module.timeout}s`);
+      if (!(session instanceof UdpSession)) return session;
+      return await session.send(deadline.remainingSeconds(), ctx.signal);
+    } finally {
+      deadline.clear();
     }
-    return entry.opening;
   };
 
   return {
-    async probe(ctx) {
-      const session = await sessionFor(ctx);
-      if (!(session instanceof UdpSession)) return session;
-      return session.send(ctx.module.timeout, ctx.signal);
+    probe(ctx) {
+      const entry = currentEntry(ctx);
+      // Every packet but the first: the session's own per-packet timer is the deadline.
+      if (entry?.session) return entry.session.send(ctx.module.timeout, ctx.signal);
+      return openThenSend(ctx, entry);
     },
     createMetrics(registry, perTargetLabelNames) {
       metrics = new UdpMetrics(registry, perTargetLabelNames);

@@ -1,12 +1,14 @@
-import { lookup } from 'node:dns/promises';
 import { decodeReflectorPacket, encodeSenderPacket, REFLECTION_MIN_BYTES, type DecodedReflection } from '../../../lib/stamp/packet.js';
 import { LINKMON_ERROR_ESTIMATE, MonotonicWallClock } from '../../../lib/stamp/timestamp.js';
+import { timerMs } from '../../../lib/units.js';
 import { JitterEstimator } from '../../stats/jitter.js';
+import type { AttemptDeadline } from '../deadline.js';
 import { describeError, reasonFromError } from '../reasons.js';
+import type { NameResolver } from '../resolver.js';
 import { failure, type ProbeResult } from '../types.js';
 import { DirectionalLoss, type DirectionTally, type ReflectorMode } from './loss.js';
 import { probeIndex, ReplyAnalysis, wireSeq, type Direction } from './replies.js';
-import { openDgramSocket, type ReflectorSocket } from './socket.js';
+import { openReflectorSocket, type ReflectorSocket, type UdpTransport } from './socket.js';
 
 export const DIRECTIONS: readonly Direction[] = ['site_to_dc', 'dc_to_site'];
 export type { Direction };
@@ -25,6 +27,9 @@ export interface UdpSessionOptions {
   port: number;
   packetBytes: number;
   events: UdpSessionEvents;
+  resolver: NameResolver;
+  /** For tests and benches; the agent uses 'auto' (kernel receive timestamps when the addon is built). */
+  transport?: UdpTransport;
 }
 
 interface InFlight {
@@ -46,6 +51,7 @@ const SENT_WINDOW = 4096;
  * Clocks: T1 and T4 are the socket's monotonic readings (process.hrtime.bigint()), so the round
  * trip (T4 − T1) − (T3 − T2) needs only our own clock and the reflector's two readings of its own;
  * the wall-clock T1 the format requires is derived from the monotonic clock too (MonotonicWallClock).
+ * T4 is the kernel's receive time of the reflection (socket.ts), so a busy agent does not inflate it.
  */
 export class UdpSession {
   private nextK = 0;
@@ -65,21 +71,25 @@ export class UdpSession {
 
   private constructor(readonly options: UdpSessionOptions) {}
 
-  /** Resolves the host once and connects a socket to it; a failure is a probe result, not a throw. */
-  static async open(options: UdpSessionOptions): Promise<UdpSession | ProbeResult> {
-    let address: string;
-    let family: number;
-    try {
-      ({ address, family } = await lookup(options.host));
-    } catch (err) {
-      return failure('dns', `resolve ${options.host}: ${describeError(err)}`);
-    }
+  /**
+   * Resolves the host once (within the opening attempt's deadline) and connects a socket to it; a
+   * failure is a probe result, not a throw.
+   */
+  static async open(options: UdpSessionOptions, deadline: AttemptDeadline): Promise<UdpSession | ProbeResult> {
+    const resolved = await options.resolver.resolve(options.host, 0, deadline);
+    if ('reason' in resolved) return resolved;
     const session = new UdpSession(options);
     try {
-      session.socket = await openDgramSocket(address, family === 6 ? 6 : 4, options.port, {
-        onMessage: (packet, receivedNs) => session.onReply(packet, receivedNs),
-        onError: (err) => session.failInFlight(failure(reasonFromError(err), `${options.host}:${options.port}: ${describeError(err)}`)),
-      });
+      session.socket = await openReflectorSocket(
+        resolved.address,
+        resolved.family,
+        options.port,
+        {
+          onMessage: (packet, receivedNs) => session.onReply(packet, receivedNs),
+          onError: (err) => session.failInFlight(failure(reasonFromError(err), `${options.host}:${options.port}: ${describeError(err)}`)),
+        },
+        options.transport,
+      );
     } catch (err) {
       return failure(reasonFromError(err), `connect ${options.host}:${options.port}: ${describeError(err)}`);
     }
@@ -111,10 +121,16 @@ export class UdpSession {
         this.loss.timedOut(k);
         this.report();
         settle(this.timeoutResult(timeoutSeconds, invalidBefore));
-      }, timeoutSeconds * 1000);
+      }, timerMs(timeoutSeconds));
       this.loss.sent(k);
-      // The round trip starts when the packet went to the kernel, a moment after T1 was written into it.
-      this.inFlight.set(k, { txMonoNs: this.socket.send(packet), resolve: settle, timer, invalidBefore });
+      const inFlight: InFlight = { txMonoNs: 0n, resolve: settle, timer, invalidBefore };
+      this.inFlight.set(k, inFlight);
+      try {
+        // The round trip starts when the packet went to the kernel, a moment after T1 was written into it.
+        inFlight.txMonoNs = this.socket.send(packet);
+      } catch (err) {
+        settle(failure(reasonFromError(err), `send to ${this.options.host}:${this.options.port}: ${describeError(err)}`));
+      }
     });
   }
 

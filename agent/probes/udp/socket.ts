@@ -1,27 +1,58 @@
 import { createSocket } from 'node:dgram';
+import { nativeAddon } from '../native/addon.js';
+import type { AddressFamily } from '../resolver.js';
 
 /**
  * The UDP socket of a STAMP session, connected to the reflector (its 4-tuple is the session).
- * Times are monotonic nanoseconds, the clock of process.hrtime.bigint().
+ * Times are monotonic nanoseconds, the clock of process.hrtime.bigint(). Nothing here knows the
+ * packet format: any request/reply probe over UDP can use it.
  */
 export interface ReflectorSocket {
-  /** Sends one datagram; returns the time just before it went to the kernel. A send error goes to onError. */
+  /** 'kernel': replies carry the kernel's receive time (SO_TIMESTAMPNS); 'event-loop': node:dgram's, see below. */
+  readonly timestamps: 'kernel' | 'event-loop';
+  /** Sends one datagram; returns the time just before it went to the kernel. A send error goes to onError (or is thrown, kernel sockets). */
   send(packet: Buffer): bigint;
   close(): void;
 }
 
 export interface ReflectorSocketHandlers {
   onMessage(packet: Buffer, receivedNs: bigint): void;
-  /** Send and receive errors; on a connected socket an ICMP port-unreachable arrives as ECONNREFUSED. */
-  onError(err: Error): void;
+  /** Send and receive errors, with `code`; on a connected socket an ICMP port-unreachable arrives as ECONNREFUSED. */
+  onError(err: NodeJS.ErrnoException): void;
+}
+
+/** 'auto': kernel receive timestamps when the native addon is built, node:dgram otherwise. The others are for tests and benches. */
+export type UdpTransport = 'auto' | 'kernel' | 'dgram';
+
+/**
+ * Opens the session's socket, connected to `address:port`; rejects (with `code`) when it cannot.
+ * With the native addon (native/udp_socket.c) a reply's receive time is when it reached the socket,
+ * so a busy event loop (a /metrics render, other probes' callbacks) adds nothing to the round trip.
+ */
+export async function openReflectorSocket(address: string, family: AddressFamily, port: number, handlers: ReflectorSocketHandlers, transport: UdpTransport = 'auto'): Promise<ReflectorSocket> {
+  const addon = transport === 'dgram' ? undefined : nativeAddon();
+  if (!addon) {
+    if (transport === 'kernel') throw new Error('the timestamped UDP addon is not built (agent/probes/native: npm run build:native)');
+    return openDgramSocket(address, family, port, handlers);
+  }
+  const handle = addon.udp.open(family, (packet, receivedNs, errorCode) => {
+    if (packet) handlers.onMessage(packet, receivedNs);
+    else handlers.onError(Object.assign(new Error(`${address}:${port}: ${errorCode ?? 'error'}`), { code: errorCode }));
+  });
+  try {
+    addon.udp.connect(handle, address, port);
+  } catch (err) {
+    addon.udp.close(handle);
+    throw err;
+  }
+  return { timestamps: 'kernel', send: (packet) => addon.udp.send(handle, packet), close: () => addon.udp.close(handle) };
 }
 
 /**
  * A node:dgram socket. The receive time is taken when the event loop handles the datagram, so it
- * includes whatever kept the loop busy; a socket with kernel receive timestamps (issue #11's work
- * in agent/probes/native) can replace it behind this interface. Rejects when connect fails.
+ * includes whatever kept the loop busy. Rejects when connect fails.
  */
-export async function openDgramSocket(address: string, family: 4 | 6, port: number, handlers: ReflectorSocketHandlers): Promise<ReflectorSocket> {
+export async function openDgramSocket(address: string, family: AddressFamily, port: number, handlers: ReflectorSocketHandlers): Promise<ReflectorSocket> {
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {
@@ -38,6 +69,7 @@ export async function openDgramSocket(address: string, family: 4 | 6, port: numb
   socket.on('message', (packet) => handlers.onMessage(packet, process.hrtime.bigint()));
   socket.on('error', (err) => handlers.onError(err));
   return {
+    timestamps: 'event-loop',
     send: (packet) => {
       const sentNs = process.hrtime.bigint();
       socket.send(packet, (err) => {

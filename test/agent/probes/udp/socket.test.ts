@@ -1,14 +1,14 @@
-// The kernel-timestamped UDP socket (agent/probes/native/udp_socket.c) against a loopback echo.
+// The STAMP session's socket with kernel receive timestamps (agent/probes/native/udp_socket.c) against a loopback echo.
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeAddon } from '../../../agent/probes/native/addon.js';
-import { openTimestampedUdp, type UdpTransport } from '../../../agent/probes/timestamped-udp.js';
-import { freeLoopbackUdpPort } from '../../support/ports.js';
+import { nativeAddon } from '../../../../agent/probes/native/addon.js';
+import { openReflectorSocket, type UdpTransport } from '../../../../agent/probes/udp/socket.js';
+import { freeLoopbackUdpPort } from '../../../support/ports.js';
 
 /** How long the echo keeps the event loop busy after answering: what a /metrics render would do. */
 const STALL_MS = 50;
 
-describe('timestamped UDP socket', () => {
+describe('reflector socket with kernel receive timestamps', () => {
   let echo: Socket;
   let port: number;
   beforeAll(async () => {
@@ -32,7 +32,7 @@ describe('timestamped UDP socket', () => {
   async function roundTrip(transport: UdpTransport, payload: string): Promise<{ timestamps: string; rttMs: number; echoed: string }> {
     let answered!: (value: { packet: Buffer; receivedNs: bigint }) => void;
     const reply = new Promise<{ packet: Buffer; receivedNs: bigint }>((resolve) => (answered = resolve));
-    const socket = await openTimestampedUdp({ address: '127.0.0.1', family: 4, port }, { message: (packet, receivedNs) => answered({ packet, receivedNs }), error: () => {} }, transport);
+    const socket = await openReflectorSocket('127.0.0.1', 4, port, { onMessage: (packet, receivedNs) => answered({ packet, receivedNs }), onError: () => {} }, transport);
     try {
       const sentNs = socket.send(Buffer.from(payload));
       const { packet, receivedNs } = await reply;
@@ -56,14 +56,27 @@ describe('timestamped UDP socket', () => {
     expect(eventLoop.rttMs).toBeGreaterThanOrEqual(STALL_MS);
   });
 
-  it('reports an ICMP port unreachable from the peer as ECONNREFUSED', async () => {
-    const closed = await freeLoopbackUdpPort();
-    const error = new Promise<NodeJS.ErrnoException>((resolve) => {
-      void openTimestampedUdp({ address: '127.0.0.1', family: 4, port: closed }, { message: () => {}, error: resolve }, 'kernel').then((socket) => {
-        socket.send(Buffer.from('anyone?'));
-        void error.then(() => socket.close());
-      });
-    });
-    expect((await error).code).toBe('ECONNREFUSED');
+  it('reports an ICMP port unreachable from the peer as ECONNREFUSED, and keeps receiving afterwards', async () => {
+    const port = await freeLoopbackUdpPort();
+    const events: string[] = [];
+    let next!: () => void;
+    const socket = await openReflectorSocket('127.0.0.1', 4, port, { onMessage: (packet) => (events.push(`message ${packet}`), next()), onError: (err) => (events.push(`error ${err.code}`), next()) }, 'kernel');
+    const event = () => new Promise<void>((resolve) => (next = resolve));
+    try {
+      let arrived = event();
+      socket.send(Buffer.from('anyone?'));
+      await arrived;
+      // libuv stops polling on the socket error: the socket must start again to hear the peer once it is up.
+      const late = createSocket('udp4');
+      await new Promise<void>((resolve) => late.bind(port, '127.0.0.1', () => resolve()));
+      late.on('message', (packet, from) => late.send(packet, from.port, from.address));
+      arrived = event();
+      socket.send(Buffer.from('now?'));
+      await arrived;
+      late.close();
+      expect(events).toEqual(['error ECONNREFUSED', 'message now?']);
+    } finally {
+      socket.close();
+    }
   });
 });
