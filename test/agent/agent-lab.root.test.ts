@@ -23,6 +23,7 @@ import { startPrometheus, staticScrape, type MatrixSeries, type PrometheusInstan
 import { DropCounterLog, lossCountersInstant, type Instant } from '../lab/drop-counter-log.js';
 import { createLab, type DropRule, type Lab } from '../lab/lab.js';
 import type { RecordedRtts } from '../lab/rtt-recorder.js';
+import { RENDER_REUSE_MS } from '../../agent/http/scrape-load.js';
 
 /**
  * Loss is checked twice. Exactly: the agent's lost count must be what the wan router's drop rule for
@@ -97,7 +98,8 @@ async function timedScrape(agent: SiteAgent): Promise<TimedScrape> {
  * which is the tolerance of the exact checks.
  */
 function lossInstant(from: number, to: number): Instant {
-  return lossCountersInstant(from, to, { timeoutMs: ICMP_TIMEOUT_MS, settleLateMs: SETTLE_LATE_MS, routerLagMs: ROUTER_LAG_MS });
+  // A scrape may serve a body rendered up to RENDER_REUSE_MS before it (agent/http/scrape-load.ts).
+  return lossCountersInstant(from - RENDER_REUSE_MS, to, { timeoutMs: ICMP_TIMEOUT_MS, settleLateMs: SETTLE_LATE_MS, routerLagMs: ROUTER_LAG_MS });
 }
 
 /** The drop rule of a loss level (a ratio of 0 has no rule: its router count is 0). */
