@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningResponder } from '../../responder/server.js';
 import { decodeReflectorPacket, encodeSenderPacket, STAMP_BASE_BYTES } from '../../lib/stamp/packet.js';
 import { LINKMON_ERROR_ESTIMATE, type ErrorEstimate } from '../../lib/stamp/timestamp.js';
+import { waitFor } from '../support/linkmon-process.js';
 import { metricValue, startTestResponder } from './support.js';
 
 const SENDER_ESTIMATE: ErrorEstimate = { synchronized: true, format: 'ntp', scale: 3, multiplier: 7 };
@@ -21,7 +22,18 @@ async function client(address = '127.0.0.1', port = 0): Promise<Socket & { repli
   return socket;
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 150));
+/**
+ * Until the reflector has handled `count` datagrams (answered or rejected, by its own counters) and
+ * `arrived()` holds for the replies: a fixed sleep (150 ms) missed them all on a box loaded to 14.
+ */
+async function handled(r: RunningResponder, count: number, arrived: () => boolean = () => true): Promise<void> {
+  const total = async () => {
+    let sum = await metricValue(r.registry, 'linkmon_responder_udp_reflected_total');
+    for (const reason of ['malformed', 'loop_guard', 'rate_limited']) sum += await metricValue(r.registry, 'linkmon_responder_rejections_total', { endpoint: 'udp', reason });
+    return sum;
+  };
+  await waitFor(`the reflector to handle ${count} datagrams`, async () => ((await total()) >= count && arrived() ? true : undefined), 10_000, 10);
+}
 
 describe('STAMP reflector and TCP listener (loopback)', () => {
   let responder: (RunningResponder & { output: () => string }) | undefined;
@@ -43,7 +55,7 @@ describe('STAMP reflector and TCP listener (loopback)', () => {
     const socket = await newClient();
     const before = BigInt(Date.now() - 1) * 1_000_000n;
     for (const [seq, size] of [[5, STAMP_BASE_BYTES], [6, 1000], [8, 48]] as const) socket.send(request(seq, size), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 3, () => socket.replies.length === 3);
     const after = BigInt(Date.now() + 1) * 1_000_000n;
     expect(socket.replies.map((p) => p.length)).toEqual([STAMP_BASE_BYTES, 1000, 48]);
     const replies = socket.replies.map((p) => decodeReflectorPacket(p)!);
@@ -65,7 +77,7 @@ describe('STAMP reflector and TCP listener (loopback)', () => {
     const socket = await newClient();
     // Loopback keeps one socket's datagrams in order.
     for (const seq of [0, 2, 3, 0, 2]) socket.send(request(seq), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 5, () => socket.replies.length === 5);
     expect(socket.replies.map((p) => decodeReflectorPacket(p)!.seq)).toEqual([0, 1, 2, 0, 1]);
   });
 
@@ -78,7 +90,7 @@ describe('STAMP reflector and TCP listener (loopback)', () => {
     for (const packet of [request(1).subarray(0, 14), request(1).subarray(0, STAMP_BASE_BYTES - 1), request(1, 600), zeroMultiplier, Buffer.alloc(10)]) {
       socket.send(packet, r.ports.udp!, '127.0.0.1');
     }
-    await settle();
+    await handled(r, 5);
     expect(socket.replies).toEqual([]);
     expect(await metricValue(r.registry, 'linkmon_responder_rejections_total', { endpoint: 'udp', reason: 'malformed' })).toBe(5);
   });
@@ -87,7 +99,7 @@ describe('STAMP reflector and TCP listener (loopback)', () => {
     const r = await start();
     const reflectorLike = await newClient('127.0.0.2', r.ports.udp!);
     reflectorLike.send(request(0), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 1);
     expect(reflectorLike.replies).toEqual([]);
     expect(await metricValue(r.registry, 'linkmon_responder_rejections_total', { endpoint: 'udp', reason: 'loop_guard' })).toBe(1);
   });
@@ -97,9 +109,11 @@ describe('STAMP reflector and TCP listener (loopback)', () => {
     const flooder = await newClient('127.0.0.1');
     const polite = await newClient('127.0.0.2');
     for (let seq = 0; seq < 50; seq++) flooder.send(request(seq), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 50);
+    const reflected = await metricValue(r.registry, 'linkmon_responder_udp_reflected_total');
+    await handled(r, 50, () => flooder.replies.length === reflected);
     polite.send(request(0), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 51, () => polite.replies.length === 1);
     // Burst of 5, plus the few tokens refilled while the 50 were sent.
     expect(flooder.replies.length).toBeGreaterThanOrEqual(5);
     expect(flooder.replies.length).toBeLessThanOrEqual(15);
@@ -114,14 +128,14 @@ describe('STAMP reflector and TCP listener (loopback)', () => {
     const r = await start({ udp: { port: 0, max_senders: 4, rate_limit: { packets_per_second: 1000, burst: 1000 } } });
     const senders = await Promise.all(Array.from({ length: 10 }, () => newClient()));
     for (const sender of senders) sender.send(request(0), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 10, () => senders.every((s) => s.replies.length === 1));
     expect(senders.map((s) => s.replies.length)).toEqual(Array(10).fill(1));
     expect(await metricValue(r.registry, 'linkmon_responder_udp_senders')).toBe(4);
     expect(await metricValue(r.registry, 'linkmon_responder_udp_senders_evicted_total')).toBe(6);
     // An evicted sender comes back as a new session: the count restarts at 0.
     const first = senders[0]!;
     first.send(request(2), r.ports.udp!, '127.0.0.1');
-    await settle();
+    await handled(r, 11, () => first.replies.length === 2);
     expect(decodeReflectorPacket(first.replies.at(-1)!)!.seq).toBe(0);
   });
 

@@ -15,6 +15,7 @@ import { createLab, type Direction, type Lab } from '../lab/lab.js';
 import { parseExposition, sumSamples, type ExpositionSample } from '../support/exposition.js';
 import { capture, wiresharkTimeNs, type DissectedPacket } from '../lab/tshark.js';
 import { readTimestamp } from '../../lib/stamp/timestamp.js';
+import { RENDER_REUSE_MS } from '../../agent/http/scrape-load.js';
 import { startLinkmon, waitFor, type LinkmonProcess } from '../support/linkmon-process.js';
 
 const DROP_RATIO = 0.05;
@@ -148,7 +149,8 @@ describe('UDP probe through the lab: loss attributed to the right direction', ()
       const delta = (what: 'sent' | 'lost', d: Direction) => udpCounter(after.samples, what, d) - udpCounter(before.samples, what, d);
       /** What the router's rule for `d` dropped between the instants the two scrapes' loss counters cover. */
       const routerDropped = (d: Direction) => {
-        const [start, end] = [before, after].map((s) => lossCountersInstant(s.from, s.to, settling(d)));
+        // A scrape may serve a body rendered up to RENDER_REUSE_MS before it (agent/http/scrape-load.ts).
+        const [start, end] = [before, after].map((s) => lossCountersInstant(s.from - RENDER_REUSE_MS, s.to, settling(d)));
         return routerLog.between(dropScope(d), start!, end!);
       };
       // Trials: packets that entered the impaired direction (the reflector's sends for dc_to_site).
