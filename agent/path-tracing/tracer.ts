@@ -1,5 +1,6 @@
-import { lookup } from 'node:dns/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AttemptDeadline } from '../probes/deadline.js';
+import { systemResolver } from '../probes/resolver.js';
 import type { Logger } from 'pino';
 import type { PathTracingConfig } from '../config/schema.js';
 import type { NativeAddon } from '../probes/native/addon.js';
@@ -92,16 +93,13 @@ export class PathTracer {
   }
 
   private async trace(): Promise<Trace> {
-    let address: string;
-    let family: number;
-    try {
-      ({ address, family } = await lookup(this.target.host));
-    } catch (err) {
-      return { hops: [], outcome: { reached: false, reason: 'dns', detail: `resolve ${this.target.host}: ${describeError(err)}` } };
-    }
+    // The agent's resolver (hosts file, TTL cache, bounded), within one hop's timeout: not dns.lookup's thread pool, which has no deadline.
+    const lookup = new AttemptDeadline(this.settings.timeout, this.abort.signal);
+    const resolved = await systemResolver.resolve(this.target.host, 0, lookup).finally(() => lookup.clear());
+    if ('reason' in resolved) return { hops: [], outcome: { reached: false, reason: 'dns', detail: resolved.detail } };
     let prober: UdpHopProber;
     try {
-      prober = this.proberFor(address, family === 6 ? 6 : 4);
+      prober = this.proberFor(resolved.address, resolved.family);
     } catch (err) {
       const reason = errorCode(err) === 'EPERM' || errorCode(err) === 'EACCES' ? 'unavailable' : 'network';
       return { hops: [], outcome: { reached: false, reason, detail: `open a UDP socket for TTL-limited probes: ${describeError(err)}` } };

@@ -1,3 +1,4 @@
+import { timerMs } from '../../lib/units.js';
 import type { NativeAddon } from '../probes/native/addon.js';
 import { describeError, errorCode } from '../probes/reasons.js';
 import { ProbeSendError, type HopProber, type ProbeAnswer } from './trace.js';
@@ -77,7 +78,7 @@ export class UdpHopProber {
         reject(new ProbeSendError(reason, `send to ${this.address}:${this.port}: ${describeError(err)}`));
         return;
       }
-      const timer = setTimeout(finish, timeoutSeconds * 1000);
+      const timer = setTimeout(finish, timerMs(timeoutSeconds));
       this.rounds.add(finish);
       check();
     });
