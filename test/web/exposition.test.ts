@@ -62,7 +62,11 @@ describe("the agent's /metrics", () => {
     const metrics = new AgentMetrics(registry, ['link']);
     const labels = { target: 'hsl-far-end', kind: 'icmp', link: 'hsl' };
     metrics.addTarget(labels);
-    for (const rtt of [0.004, 0.012, 0.3]) metrics.recordAttempt(labels, { ok: true, durationSeconds: rtt }, 0.001, 1_700_000_000);
+    for (const rtt of [0.004, 0.012, 0.3]) {
+      metrics.attemptStarted(labels);
+      metrics.recordAttempt(labels, { ok: true, durationSeconds: rtt }, 0.001, 1_700_000_000);
+    }
+    metrics.attemptStarted(labels);
     metrics.recordAttempt(labels, { ok: false, reason: 'timeout', detail: 'no reply' }, undefined, 1_700_000_001);
     const handler = exporterHandler({ registry: () => registry, ready: () => true, statusPage: () => undefined, onError: () => {} });
     server = await startWebServer({

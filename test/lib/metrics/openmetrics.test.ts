@@ -23,8 +23,10 @@ describe('toOpenMetrics', () => {
       const metrics = new AgentMetrics(registry, ['link']);
       const labels = { target: 'hsl', kind: 'icmp', link: 'hsl' };
       metrics.addTarget(labels);
-      metrics.recordAttempt(labels, { ok: true, durationSeconds: 0.012 }, 0.001, 1_700_000_000);
-      metrics.recordAttempt(labels, { ok: false, reason: 'timeout', detail: 'x' }, undefined, 1_700_000_001);
+      for (const result of [{ ok: true, durationSeconds: 0.012 } as const, { ok: false, reason: 'timeout', detail: 'x' } as const]) {
+        metrics.attemptStarted(labels);
+        metrics.recordAttempt(labels, result, result.ok ? 0.001 : undefined, 1_700_000_000);
+      }
     });
     expect(converted).toContain('# TYPE linkmon_probe_attempts counter\n');
     expect(converted).toContain('\nlinkmon_probe_attempts_total{target="hsl",kind="icmp",link="hsl",site="esb"} 2\n');
