@@ -8,8 +8,8 @@
 // bytes, so a link shaped to R bit/s delivers at most R/8 × 1448/1514 bytes/s of payload.
 //
 // The reference is measured in the same run: iperf3's goodput on the same link, same direction,
-// same measured window, just before the agent's. The agent must agree with it within 5 %. Checked
-// against the nominal goodput instead, the test failed once at 0.949 with both cores busy (issue
+// same measured window, just before the agent's (and once more just after, when the two disagree).
+// The agent must agree with it within 5 %. Checked against the nominal goodput instead, the test failed once at 0.949 with both cores busy (issue
 // #11): the box, not the code, had moved. Both tools (and the responder) run at real-time priority,
 // as the lab runs its reference tools; the nominal goodput is only a sanity bound on the lab.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,11 @@ import { GOODPUT_PER_WIRE_BYTE, iperf3Goodput, startThroughputLab, type Throughp
 
 const SECONDS = 3;
 const WARMUP_SECONDS = 1;
+const TOLERANCE = 0.05;
+
+function withinTolerance(measured: number, references: number[]): boolean {
+  return measured / Math.min(...references) > 1 - TOLERANCE && measured / Math.max(...references) < 1 + TOLERANCE;
+}
 
 describe('throughput on the shaped lab link', () => {
   let lab: Lab;
@@ -39,17 +44,22 @@ describe('throughput on the shaped lab link', () => {
     try {
       const nominal = ((mbit * 1e6) / 8) * GOODPUT_PER_WIRE_BYTE;
       for (const direction of ['download', 'upload'] as const) {
-        const reference = await iperf3Goodput(lab, direction, SECONDS, WARMUP_SECONDS, true);
+        const references = [await iperf3Goodput(lab, direction, SECONDS, WARMUP_SECONDS, true)];
         const result = await setup.measure(direction);
         expect(result, JSON.stringify(result)).toMatchObject({ outcome: 'ok', warmupExcluded: true });
         if (result.outcome !== 'ok') continue;
+        // When the two disagree, iperf3 measures once more after the agent: the box may have moved
+        // during either run (CI runs the suite twice at once). The agent must then lie within 5 %
+        // of the span the reference itself moved over in the same minute.
+        if (!withinTolerance(result.bytesPerSecond, references)) references.push(await iperf3Goodput(lab, direction, SECONDS, WARMUP_SECONDS, true));
         const mbits = (bytesPerSecond: number) => `${((bytesPerSecond * 8) / 1e6).toFixed(2)} Mbit/s`;
-        const what = `${direction} at ${mbit} Mbit/s: linkmon ${mbits(result.bytesPerSecond)}, iperf3 ${mbits(reference)}, nominal ${mbits(nominal)} of payload`;
-        expect(result.bytesPerSecond / reference, what).toBeGreaterThan(0.95);
-        expect(result.bytesPerSecond / reference, what).toBeLessThan(1.05);
+        const what = `${direction} at ${mbit} Mbit/s: linkmon ${mbits(result.bytesPerSecond)}, iperf3 ${references.map(mbits).join(' then ')}, nominal ${mbits(nominal)} of payload`;
+        expect(withinTolerance(result.bytesPerSecond, references), what).toBe(true);
         // Sanity of the lab itself: the link is shaped (test/lab/lab.root.test.ts checks it to 3 %).
-        expect(reference / nominal, what).toBeGreaterThan(0.5);
-        expect(reference / nominal, what).toBeLessThan(1.05);
+        for (const reference of references) {
+          expect(reference / nominal, what).toBeGreaterThan(0.5);
+          expect(reference / nominal, what).toBeLessThan(1 + TOLERANCE);
+        }
       }
     } finally {
       await lab.clearImpairments();
