@@ -25,7 +25,6 @@ const SNMP_PORT = 1161;
 const DNS_NAME = 'target.lab.test';
 const TOKEN = 'fault-lab-token-0123456789abcdef';
 const TSX = [process.execPath, '--import', 'tsx'];
-const ELD_SAMPLING_SECONDS = 1;
 
 /** Target names, and which fault each one is there to show. */
 export const TARGETS = {
@@ -194,9 +193,7 @@ export async function startFaultLab(): Promise<FaultLab> {
         heapUsedBytes: value('nodejs_heap_size_used_bytes'),
         handles: value('nodejs_active_handles'),
         fds: value('process_open_fds'),
-        // prom-client samples the loop once a second (lib/metrics/process-metrics.ts) and Node records the
-        // whole interval, so its percentiles read 1 s plus the delay: the delay is the excess.
-        eventLoopDelayP99Seconds: Math.max(0, value('nodejs_eventloop_lag_p99_seconds') - ELD_SAMPLING_SECONDS),
+        eventLoopDelayP99Seconds: value('nodejs_eventloop_lag_p99_seconds'),
       };
     },
     reload: async () => {
