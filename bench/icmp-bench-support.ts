@@ -4,7 +4,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { newLabPrefix, removeNamespace } from '../test/lab/naming.js';
+import { createLoopbackNamespace as createLabLoopbackNamespace } from '../test/lab/loopback-namespace.js';
+import { removeNamespace } from '../test/lab/naming.js';
 import { inNetns, run } from '../test/lab/run.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import type { HarnessOutput, HarnessSpec } from './icmp-agent-harness.js';
@@ -113,10 +114,7 @@ export async function runFping(ns: string, targets: readonly string[], count: nu
 
 /** A namespace with only loopback up, named with the lab's prefix so stale ones get cleaned up. */
 export async function createLoopbackNamespace(suffix: string): Promise<string> {
-  const ns = `${newLabPrefix()}-${suffix}`;
-  await run(['ip', 'netns', 'add', ns]);
-  await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  return ns;
+  return (await createLabLoopbackNamespace(suffix)).name;
 }
 
 export { removeNamespace };

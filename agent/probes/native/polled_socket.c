@@ -68,6 +68,21 @@ int receive_message(polled_socket *s, int flags, received_message *m) {
   return 1;
 }
 
+const struct sock_extended_err *queued_error(received_message *m) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m->msg); c; c = CMSG_NXTHDR(&m->msg, c)) {
+    int v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+    int v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+    if (v4 || v6) return (const struct sock_extended_err *)CMSG_DATA(c);
+  }
+  return NULL;
+}
+
+void clear_pending_error(int fd) {
+  int pending;
+  socklen_t length = sizeof pending;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length);
+}
+
 void address_text(const struct sockaddr *address, char *text, size_t size) {
   text[0] = '\0';
   if (address->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)address)->sin_addr, text, size);
@@ -96,6 +111,7 @@ int socket_address(int family, char *address, uint16_t port, struct sockaddr_sto
 }
 
 napi_value send_timed(napi_env env, polled_socket *s, const void *data, size_t length, const struct sockaddr_storage *to, socklen_t to_length) {
+  clear_pending_error(s->fd);
   uint64_t sent = clock_ns(CLOCK_MONOTONIC);
   if (sendto(s->fd, data, length, 0, (const struct sockaddr *)to, to_length) < 0) return throw_errno(env, errno, "sendto");
   napi_value result;

@@ -1,8 +1,10 @@
 // Needs root: raw ICMP sockets (CAP_NET_RAW), network namespaces and nftables; also setpriv
 // (util-linux). Debian packages: iproute2, nftables. The prober runs in this process for loopback
 // and in a child process (ip netns exec / setpriv) where it needs its own namespace or privileges.
-// Every case runs with both transports: kernel receive timestamps (the native addon, built by
-// `node-gyp rebuild` in agent/probes/native) and the raw-socket fallback.
+// The cases run with every transport: the native addon's raw socket (kernel receive timestamps,
+// built by `node-gyp rebuild` in agent/probes/native), the raw-socket fallback, and the addon's
+// unprivileged ping socket, as nobody without capabilities in a namespace whose
+// net.ipv4.ping_group_range allows it (the host's is left alone).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +12,8 @@ import { IcmpProber } from '../../../../agent/probes/icmp/prober.js';
 import { nativeAddon } from '../../../../agent/probes/native/addon.js';
 import type { IcmpTransport } from '../../../../agent/probes/icmp/socket.js';
 import type { ModuleOf, ProbeResult } from '../../../../agent/probes/types.js';
-import { newLabPrefix, removeNamespace, removeNamespaceSync } from '../../../lab/naming.js';
+import { createLoopbackNamespace, type LoopbackNamespace } from '../../../lab/loopback-namespace.js';
 import { run } from '../../../lab/run.js';
-import { onProcessExit } from '../../../support/exit-cleanup.js';
 import type { RunnerOutput, RunnerProbe } from './probe-runner.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -28,10 +29,12 @@ const icmp = (overrides: Partial<ModuleOf<'icmp'>> = {}): ModuleOf<'icmp'> => ({
   ...overrides,
 });
 
-/** Runs probe-runner.ts with `prefix` before node (e.g. ip netns exec NS, setpriv ...). */
-const TRANSPORTS = ['kernel-timestamps', 'raw-socket'] as const satisfies readonly IcmpTransport[];
-const TIMESTAMPS = { 'kernel-timestamps': 'kernel', 'raw-socket': 'event-loop' } as const;
+/** The transports root can use in this process; ping sockets are tested as nobody in a namespace below. */
+const TRANSPORTS = ['raw', 'raw-socket'] as const satisfies readonly IcmpTransport[];
+const TIMESTAMPS = { raw: 'kernel', 'raw-socket': 'event-loop' } as const;
+const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
 
+/** Runs probe-runner.ts with `prefix` before node (e.g. ip netns exec NS, setpriv ...). */
 function runRunner(prefix: string[], probes: RunnerProbe[], transport: IcmpTransport): Promise<RunnerOutput> {
   const argv = [...prefix, process.execPath, '--import', 'tsx', RUNNER, JSON.stringify({ probes, transport })];
   return new Promise((resolve, reject) => {
@@ -56,7 +59,7 @@ describe.each(TRANSPORTS)('ICMP prober on host loopback (%s)', (transport) => {
   const probe = (host: string, module = icmp()) => prober.probe({ target: { name: 't', module: 'icmp', host, labels: {} }, module, labels: {}, signal });
 
   beforeAll(async () => {
-    expect(await prober.start()).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport] } });
+    expect(await prober.start()).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport], ipv4_socket: 'raw', ipv6_socket: 'raw' } });
     expect(prober.timestampSource()).toBe(TIMESTAMPS[transport]);
   });
   afterAll(() => prober.stop());
@@ -103,20 +106,27 @@ describe.each(TRANSPORTS)('ICMP prober on host loopback (%s)', (transport) => {
   });
 });
 
-describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => {
-  const ns = `${newLabPrefix()}-icmp`;
-  let unregister: () => void = () => {};
-
+/** A namespace with only lo up and its own ping_group_range for this describe block; returns its name once created. */
+function throwawayNamespace(suffix: string, pingGroupRange: string, setup: (ns: string) => Promise<void> = async () => {}): () => string {
+  let namespace: LoopbackNamespace | undefined;
   beforeAll(async () => {
-    unregister = onProcessExit(() => removeNamespaceSync(ns));
-    await run(['ip', 'netns', 'add', ns]);
-    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    namespace = await createLoopbackNamespace(suffix, { pingGroupRange });
+    await setup(namespace.name);
+  });
+  afterAll(() => namespace?.remove());
+  return () => namespace!.name;
+}
+
+describe('ICMP prober in a throwaway namespace (drop, reject, prohibit, no route)', () => {
+  // Every group may open ping sockets here; root still gets a raw socket first.
+  const ns = throwawayNamespace('icmp', '0 2147483647', async (ns) => {
     for (const address of ['fd00::9/128', 'fd00::10/128']) await run(['ip', '-n', ns, 'addr', 'add', address, 'dev', 'lo', 'nodad']);
     const ruleset = `table inet linkmon_icmp_test {
       chain input {
         type filter hook input priority 0;
         ip daddr 127.0.0.9 icmp type echo-request drop
         ip daddr 127.0.0.10 icmp type echo-request reject with icmp type host-unreachable
+        ip daddr 127.0.0.11 icmp type echo-request reject with icmp type admin-prohibited
         ip6 daddr fd00::9 icmpv6 type echo-request drop
         ip6 daddr fd00::10 icmpv6 type echo-request reject with icmpv6 type addr-unreachable
       }
@@ -124,18 +134,20 @@ describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => 
     await run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset });
   });
 
-  afterAll(async () => {
-    await removeNamespace(ns);
-    unregister();
-  });
-
-  it.each(TRANSPORTS)('tells replies, timeouts, unreachables and send errors apart with echoes interleaved (%s)', async (transport) => {
+  // An "administratively prohibited" error leaves a pending socket error (sk_err) that fails the
+  // next send and stops libuv's poll; echoes interleaved with it must still be answered.
+  it.each([
+    { transport: 'raw', as: 'root', socket: 'raw', timestamps: 'kernel' },
+    { transport: 'raw-socket', as: 'root', socket: 'raw', timestamps: 'event-loop' },
+    { transport: 'auto', as: 'nobody', socket: 'ping', timestamps: 'kernel' },
+  ] as const)('tells replies, timeouts, unreachables and send errors apart with echoes interleaved ($transport as $as)', async ({ transport, as, socket, timestamps }) => {
     const expected: { probe: RunnerProbe; want: Partial<ProbeResult> }[] = [];
     for (let round = 0; round < 30; round++) {
       for (let host = 1; host <= 4; host++) expected.push({ probe: { host: `127.0.0.${host}` }, want: { ok: true } });
       if (round % 5 === 0) {
         expected.push({ probe: { host: '127.0.0.9', timeout: 0.5 }, want: { ok: false, reason: 'timeout' } });
         expected.push({ probe: { host: '127.0.0.10' }, want: { ok: false, reason: 'unreachable' } });
+        expected.push({ probe: { host: '127.0.0.11' }, want: { ok: false, reason: 'unreachable' } });
         expected.push({ probe: { host: '::1', ip_version: 6 }, want: { ok: true } });
         expected.push({ probe: { host: 'fd00::9', ip_version: 6, timeout: 0.5 }, want: { ok: false, reason: 'timeout' } });
         expected.push({ probe: { host: 'fd00::10', ip_version: 6 }, want: { ok: false, reason: 'unreachable' } });
@@ -145,21 +157,27 @@ describe('ICMP prober in a throwaway namespace (drop, reject, no route)', () => 
     expected.push({ probe: { host: '198.18.3.3' }, want: { ok: false, reason: 'network' } });
     expected.push({ probe: { host: 'no-such-host.invalid' }, want: { ok: false, reason: 'dns' } });
 
-    const output = await runRunner(['ip', 'netns', 'exec', ns], expected.map((e) => e.probe), transport);
-    expect(output.availability).toEqual({ available: true, facts: { timestamps: TIMESTAMPS[transport] } });
-    expect(output.timestamps).toBe(TIMESTAMPS[transport]);
+    const output = await runRunner(['ip', 'netns', 'exec', ns(), ...(as === 'nobody' ? AS_NOBODY : [])], expected.map((e) => e.probe), transport);
+    expect(output.availability).toEqual({ available: true, facts: { timestamps, ipv4_socket: socket, ipv6_socket: socket } });
+    expect(output.timestamps).toBe(timestamps);
     const got = output.results.map((result, i) => ({ host: expected[i]!.probe.host, ok: result.ok, reason: result.ok ? undefined : result.reason }));
     const want = expected.map(({ probe, want }) => ({ host: probe.host, ok: want.ok, reason: want.ok ? undefined : (want as { reason: string }).reason }));
     expect(got).toEqual(want);
   });
 });
 
-describe('ICMP prober without CAP_NET_RAW', () => {
-  it.each(TRANSPORTS)('reports itself unavailable instead of throwing (%s)', async (transport) => {
-    const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
-    const output = await runRunner(asNobody, [{ host: '127.0.0.1' }], transport);
+describe('ICMP prober without CAP_NET_RAW and outside ping_group_range', () => {
+  // The kernel's default range: no group may open ping sockets.
+  const ns = throwawayNamespace('noping', '1 0');
+
+  it.each(['auto', 'raw-socket'] as const)('reports itself unavailable, saying why, instead of throwing (%s)', async (transport) => {
+    const output = await runRunner(['ip', 'netns', 'exec', ns(), ...AS_NOBODY], [{ host: '127.0.0.1' }], transport);
     expect(output.availability.available).toBe(false);
-    if (!output.availability.available) expect(output.availability.why).toMatch(/CAP_NET_RAW/);
+    if (!output.availability.available) {
+      expect(output.availability.why).toMatch(/CAP_NET_RAW/);
+      expect(output.availability.why).toMatch(/gid 65534\) is in net\.ipv4\.ping_group_range \(1 0\)/);
+      if (transport === 'auto') expect(output.availability.why).toMatch(/raw socket: EPERM: .*; ping socket: EACCES: /);
+    }
     expect(output.results).toEqual([]);
   });
 });
