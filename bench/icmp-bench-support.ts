@@ -43,8 +43,9 @@ export interface RunningHarness {
   result: Promise<HarnessOutput>;
 }
 
-export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = []): RunningHarness {
-  const argv = inNetns(ns, [process.execPath, ...nodeFlags, HARNESS_COMPILED, JSON.stringify(spec)]);
+/** `wrapper` goes between `ip netns exec NS` and node, e.g. setpriv to run as another user. */
+export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = [], wrapper: string[] = []): RunningHarness {
+  const argv = inNetns(ns, [...wrapper, process.execPath, ...nodeFlags, HARNESS_COMPILED, JSON.stringify(spec)]);
   const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   killOnProcessExit(child);
   let stdout = '';
