@@ -15,6 +15,8 @@ export const FAILURE_REASONS = [
   'tls',
   'http_status',
   'body_mismatch',
+  'dns_rcode',
+  'answer_mismatch',
   /** The target answered, but not with what the protocol expects (e.g. a UDP reflector sending garbage). */
   'invalid_reply',
   /** The HTTP body passed the module's body_size_limit; the probe stopped reading there. */
