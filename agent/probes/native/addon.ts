@@ -9,7 +9,7 @@ export interface NativeAddon {
   /** icmp_socket.c: a raw or ping ICMP socket whose replies carry the kernel's receive time. */
   icmp: {
     /** A ping socket's handle carries the echo identifier the kernel gave it. */
-    open(family: IpVersion, type: IcmpSocketType, onMessage: IcmpMessageReceiver): { identifier?: number };
+    open(family: IpVersion, type: IcmpSocketType, onMessage: IcmpMessageReceiver, options?: NativeSocketOptions): { identifier?: number };
     send(handle: object, packet: Buffer, address: string): bigint;
     close(handle: object): void;
   };
@@ -30,6 +30,17 @@ export interface NativeAddon {
   tcp: {
     info(fd: number): { state: number; rttMicros: number; totalRetrans: number };
   };
+  /** socket_options.c: DSCP and interface on a socket Node created, before it sends (throws with `code`). */
+  sockopt: {
+    apply(fd: number, family: IpVersion, options: { dscp?: number; device?: string }): void;
+  };
+}
+
+/** A module's marking, interface and source address for the addon's own sockets (socket_options.h). */
+export interface NativeSocketOptions {
+  dscp?: number;
+  device?: string;
+  source?: string;
 }
 
 /** What a timestamped UDP socket hands back: a datagram and its kernel receive time, or a receive error's `code` (e.g. ECONNREFUSED). */

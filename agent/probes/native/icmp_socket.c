@@ -13,7 +13,8 @@
 // error queue (IP_RECVERR / IPV6_RECVERR) instead of as packets.
 //
 // JavaScript API (N-API, exports.icmp; see agent/probes/icmp/socket-kernel.ts):
-//   open(family: 4 | 6, type: "raw" | "ping", onMessage) -> handle ({ identifier } for a ping socket)
+//   open(family: 4 | 6, type: "raw" | "ping", onMessage, options?: { dscp?, device?, source? })
+//     -> handle ({ identifier } for a ping socket); options: the module's (socket_options.h)
 //     onMessage(packet: Buffer, source: string, receivedNs: bigint, queuedError?)
 //       a packet as received; or, from a ping socket's error queue, the request an ICMP error
 //       quoted (ICMP header first), who sent the error, and queuedError = { type, code, destination }
@@ -29,6 +30,7 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include "polled_socket.h"
+#include "socket_options.h"
 
 #define RECEIVE_BUFFER_BYTES (1 << 20)
 #define MAX_PER_WAKEUP 64
@@ -103,18 +105,28 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 }
 
 /**
- * A raw or ping socket of `family`, or -1 with errno. A ping socket is bound (port 0: the kernel
- * picks a free echo identifier, which is its port) and reports ICMP errors on its error queue.
+ * A raw or ping socket of `family` with the module's options (DSCP, device, source), or -1 with
+ * errno and `*what` naming the call that failed. A ping socket is always bound (to the source or
+ * any address, port 0: the kernel picks a free echo identifier, which is its port) and reports
+ * ICMP errors on its error queue.
  */
-static int open_fd(int family, int ping) {
+static int open_fd(int family, int ping, const native_socket_options *options, const char **what) {
+  *what = NULL;
   int fd = timestamped_socket(family, ping ? SOCK_DGRAM : SOCK_RAW, family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-  if (fd < 0 || !ping) return fd;
-  int on = 1;
-  struct sockaddr_storage any = {0};
-  any.ss_family = family;
-  if (setsockopt(fd, family == AF_INET ? SOL_IP : SOL_IPV6, family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &on, sizeof on) < 0 ||
-      bind(fd, (struct sockaddr *)&any, family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0) {
-    int err = errno;
+  if (fd < 0) return -1;
+  native_socket_options effective = *options;
+  if (ping && effective.source_length == 0) {
+    memset(&effective.source, 0, sizeof effective.source);
+    effective.source.ss_family = family;
+    effective.source_length = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  }
+  int on = 1, err = 0;
+  if (ping && setsockopt(fd, family == AF_INET ? SOL_IP : SOL_IPV6, family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &on, sizeof on) < 0) {
+    err = errno;
+    *what = "setsockopt(IP_RECVERR)";
+  }
+  if (!err) err = native_apply_socket_options(fd, family, &effective, what);
+  if (err) {
     close(fd);
     errno = err;
     return -1;
@@ -123,25 +135,29 @@ static int open_fd(int family, int ping) {
 }
 
 static napi_value open_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  const char *usage = "open(family: 4 | 6, type: 'raw' | 'ping', onMessage: function)";
+  const char *usage = "open(family: 4 | 6, type: 'raw' | 'ping', onMessage: function, options?)";
   int32_t version;
   char type_name[8];
   size_t type_length;
   napi_valuetype callback_type = napi_undefined;
-  if (argc == 3) napi_typeof(env, argv[2], &callback_type);
-  if (argc != 3 || napi_get_value_int32(env, argv[0], &version) != napi_ok || (version != 4 && version != 6) || callback_type != napi_function ||
+  if (argc >= 3) napi_typeof(env, argv[2], &callback_type);
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &version) != napi_ok || (version != 4 && version != 6) || callback_type != napi_function ||
       napi_get_value_string_utf8(env, argv[1], type_name, sizeof type_name, &type_length) != napi_ok || (strcmp(type_name, "raw") != 0 && strcmp(type_name, "ping") != 0)) {
     return throw_type(env, usage);
   }
   int family = version == 4 ? AF_INET : AF_INET6;
   int ping = strcmp(type_name, "ping") == 0;
-  int fd = open_fd(family, ping);
+  native_socket_options options;
+  if (native_read_socket_options(env, argc == 4 ? argv[3] : NULL, family, 1, &options) < 0) return NULL;
+  const char *failed;
+  int fd = open_fd(family, ping, &options, &failed);
   if (fd < 0) {
-    char what[64];
-    snprintf(what, sizeof what, "socket(%s, %s, %s)", family == AF_INET ? "AF_INET" : "AF_INET6", ping ? "SOCK_DGRAM" : "SOCK_RAW", family == AF_INET ? "IPPROTO_ICMP" : "IPPROTO_ICMPV6");
+    char what[96];
+    if (failed) snprintf(what, sizeof what, "%s socket: %s", ping ? "ping" : "raw", failed);
+    else snprintf(what, sizeof what, "socket(%s, %s, %s)", family == AF_INET ? "AF_INET" : "AF_INET6", ping ? "SOCK_DGRAM" : "SOCK_RAW", family == AF_INET ? "IPPROTO_ICMP" : "IPPROTO_ICMPV6");
     return throw_errno(env, errno, what);
   }
   int size = RECEIVE_BUFFER_BYTES;
