@@ -9,6 +9,7 @@ import { isValidSenderSize, STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES, STAMP_MIN_
 import { listenAddress } from '../../web/listen.js';
 import { DEFAULT_MAX_CONCURRENT_SCRAPES } from '../http/scrape-load.js';
 import { encodeName, parseRecordType, RCODES } from '../probes/dns/wire.js';
+import { networkFields, networkSettingsProblem, targetFamilyProblem } from './network-fields.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -41,7 +42,8 @@ export const icmpModuleSchema = z.strictObject({
   /** Echo requests per interval, spread evenly across it. */
   packets: z.number().int().min(1).max(1000).default(10),
   payload_bytes: z.number().int().min(0).max(1472).default(56),
-  ip_version: z.union([z.literal(4), z.literal(6)]).default(4),
+  ...networkFields,
+  ip_version: z.never({ error: 'replaced by preferred_ip_protocol ("ip4" or "ip6") and ip_protocol_fallback (false: only that family)' }).optional(),
 });
 
 export const tcpModuleSchema = z.strictObject({
@@ -50,6 +52,7 @@ export const tcpModuleSchema = z.strictObject({
   timeout: duration({ min: 0.001, max: 60 }).default(3),
   /** Used when the target does not give its own port. */
   port: port.optional(),
+  ...networkFields,
 });
 
 /** 1 MiB by default; at most 64 MiB, since the kept body is held in memory during the attempt. */
@@ -83,6 +86,7 @@ export const httpModuleSchema = z.strictObject({
       insecure_skip_verify: z.boolean().default(false),
     })
     .default({ insecure_skip_verify: false }),
+  ...networkFields,
 });
 
 /** Upload/download tests against the linkmon responder (target url = responder base URL), run on a cron schedule. */
@@ -127,6 +131,7 @@ export const throughputModuleSchema = z
     token_file: z.string().min(1).optional(),
     token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
     tls: httpModuleSchema.shape.tls,
+    ...networkFields,
   })
   .superRefine((module, ctx) => {
     const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
@@ -163,6 +168,7 @@ export const udpModuleSchema = z.strictObject({
     .default(STAMP_BASE_BYTES),
   /** Used when the target does not give its own port. */
   port: port.default(RESPONDER_UDP_PORT),
+  ...networkFields,
 });
 /** Above this a UDP probe is load, not a probe. */
 export const UDP_MAX_PACKETS_PER_SECOND = 1000;
@@ -212,6 +218,7 @@ export const dnsModuleSchema = z.strictObject({
   validate_additional_rrs: dnsRecordValidationSchema,
   /** Used when the target does not give its own port. */
   port: port.default(53),
+  ...networkFields,
 });
 
 /** Transfer time per direction when a throughput module gives neither bytes nor duration. */
@@ -455,11 +462,15 @@ export const agentConfigSchema = z
       if (module.kind === 'tcp' && target.port === undefined && module.port === undefined) {
         ctx.addIssue({ code: 'custom', path: at('port'), message: `required: module "${target.module}" has no default port` });
       }
+      const familyProblem = target.host === undefined ? undefined : targetFamilyProblem(target.host, module);
+      if (familyProblem) ctx.addIssue({ code: 'custom', path: at('host'), message: familyProblem });
       if (module.kind !== 'tcp' && module.kind !== 'udp' && module.kind !== 'dns' && target.port !== undefined) {
         ctx.addIssue({ code: 'custom', path: at('port'), message: `only used by tcp, udp and dns modules` });
       }
     });
     for (const [name, module] of Object.entries(config.modules)) {
+      const network = networkSettingsProblem(module);
+      if (network) ctx.addIssue({ code: 'custom', path: ['modules', name, network.field], message: network.message });
       if (module.kind === 'udp' && module.packets / module.interval > UDP_MAX_PACKETS_PER_SECOND) {
         ctx.addIssue({ code: 'custom', path: ['modules', name, 'packets'], message: `expected at most ${UDP_MAX_PACKETS_PER_SECOND} packets per second, got ${module.packets} per ${module.interval}s` });
       }

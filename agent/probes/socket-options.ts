@@ -2,9 +2,19 @@ import { constants } from 'node:os';
 import type { Socket } from 'node:net';
 import { nativeAddon, type NativeSocketOptions } from './native/addon.js';
 import { errorCode } from './reasons.js';
+import type { NetworkSettings } from '../config/network-fields.js';
 
 /** A module's source address, interface and DSCP (config: source_ip_address, source_interface, dscp). */
 export type ProbeSocketOptions = NativeSocketOptions;
+
+/** The socket options a module's network settings ask for (config/network-fields.ts). */
+export function socketOptionsOf(module: NetworkSettings): ProbeSocketOptions {
+  return {
+    ...(module.source_ip_address === undefined ? {} : { source: module.source_ip_address }),
+    ...(module.source_interface === undefined ? {} : { device: module.source_interface }),
+    ...(module.dscp === undefined ? {} : { dscp: module.dscp }),
+  };
+}
 
 /** Whether any option needs the native addon (Node itself can only bind a source address). */
 export function needsAddon(options: ProbeSocketOptions): boolean {

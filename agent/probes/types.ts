@@ -39,6 +39,8 @@ export interface HttpDetails {
 
 export interface ProbeSuccess {
   ok: true;
+  /** The address family the attempt used, once its target address was known (linkmon_probe_ip_protocol). */
+  ipProtocol?: 4 | 6;
   /** RTT for ICMP, connect time for TCP, whole request for HTTP. */
   durationSeconds: number;
   http?: HttpDetails;
@@ -46,6 +48,7 @@ export interface ProbeSuccess {
 
 export interface ProbeFailure {
   ok: false;
+  ipProtocol?: 4 | 6;
   reason: FailureReason;
   /** Human-readable detail for logs and the status page; never a metric label. */
   detail: string;

@@ -7,9 +7,12 @@ import { addressBytes, buildEchoRequest, failureForError, parseEchoAnswer, parse
 import { openIcmpSocket } from './open-socket.js';
 import type { IcmpSocket, IcmpTransport } from './socket.js';
 import { AttemptDeadline } from '../deadline.js';
-import { describeError } from '../reasons.js';
-import { systemResolver, type NameResolver } from '../resolver.js';
-import { failure, type KindMetrics, type ProbeContext, type ProbeResult, type Prober, type ProberAvailability } from '../types.js';
+import { describeError, reasonFromError } from '../reasons.js';
+import { familyChoice } from '../../config/network-fields.js';
+import { systemResolver, type NameResolver, type ResolvedAddress } from '../resolver.js';
+import { socketOptionsOf, type ProbeSocketOptions } from '../socket-options.js';
+import { resolveTarget } from '../target-address.js';
+import { failure, type KindMetrics, type ProbeContext, type ProbeFailure, type ProbeResult, type Prober, type ProberAvailability } from '../types.js';
 
 const IP_VERSIONS: readonly IpVersion[] = [4, 6];
 const SEQUENCES = 0x10000;
@@ -51,6 +54,7 @@ class EchoChannel {
   constructor(
     readonly version: IpVersion,
     transport: IcmpTransport,
+    options: ProbeSocketOptions,
   ) {
     this.socket = openIcmpSocket(
       version,
@@ -59,6 +63,7 @@ class EchoChannel {
         onError: (type, code, destination, request, offender) => this.onQueuedError(type, code, destination, request, offender),
       },
       transport,
+      options,
     );
     this.identifier = this.socket.identifier ?? randomInt(0, 0x10000);
     this.withIpHeader = version === 4 && this.socket.type === 'raw';
@@ -70,6 +75,11 @@ class EchoChannel {
 
   get socketType(): IcmpSocket['type'] {
     return this.socket.type;
+  }
+
+  /** What opened this socket, to open another of the same kind. */
+  get transport(): IcmpTransport {
+    return this.socket.timestamps === 'event-loop' ? 'raw-socket' : this.socket.type;
   }
 
   echo(address: string, payloadBytes: number, timeoutSeconds: number, signal: AbortSignal): Promise<ProbeResult> {
@@ -208,7 +218,10 @@ export class IcmpProber implements Prober<'icmp'> {
     private readonly resolver: NameResolver = systemResolver,
   ) {}
 
-  private readonly channels = new Map<IpVersion, EchoChannel>();
+  /** The socket of each family that start() opened, without module options: what the prober can use. */
+  private readonly defaults = new Map<IpVersion, EchoChannel>();
+  /** Sockets of modules with a source address, interface or DSCP, opened at first use, by channelKey(). */
+  private readonly withOptions = new Map<string, EchoChannel>();
   /** Why the socket of a family could not be opened (raw-socket's strerror text). */
   private readonly openErrors = new Map<IpVersion, string>();
   private started = false;
@@ -218,25 +231,25 @@ export class IcmpProber implements Prober<'icmp'> {
       this.started = true;
       for (const version of IP_VERSIONS) {
         try {
-          this.channels.set(version, new EchoChannel(version, this.transport));
+          this.defaults.set(version, new EchoChannel(version, this.transport, {}));
         } catch (err) {
           this.openErrors.set(version, describeError(err));
         }
       }
     }
-    if (this.channels.size > 0) return { available: true, facts: this.facts() };
+    if (this.defaults.size > 0) return { available: true, facts: this.facts() };
     const errors = [...this.openErrors].map(([version, error]) => `IPv${version}: ${error}`).join('; ');
     return { available: false, why: `cannot open ICMP sockets (${errors})${privilegeHint()}` };
   }
 
   /** Where receive times come from once started: 'kernel' (SO_TIMESTAMPNS) or 'event-loop' (raw-socket fallback). */
   timestampSource(): IcmpSocket['timestamps'] | undefined {
-    return [...this.channels.values()][0]?.timestamps;
+    return [...this.defaults.values()][0]?.timestamps;
   }
 
   /** Which socket and timestamps each address family uses, for the start-up log and linkmon_icmp_socket_info. */
   sockets(): { ipVersion: IpVersion; socket: IcmpSocket['type']; timestamps: IcmpSocket['timestamps'] }[] {
-    return [...this.channels.values()].map((c) => ({ ipVersion: c.version, socket: c.socketType, timestamps: c.timestamps }));
+    return [...this.defaults.values()].map((c) => ({ ipVersion: c.version, socket: c.socketType, timestamps: c.timestamps }));
   }
 
   private facts(): Record<string, string> {
@@ -262,44 +275,74 @@ export class IcmpProber implements Prober<'icmp'> {
   }
 
   async stop(): Promise<void> {
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
+    for (const channel of [...this.defaults.values(), ...this.withOptions.values()]) channel.close();
+    this.defaults.clear();
+    this.withOptions.clear();
     this.openErrors.clear();
     this.started = false;
   }
 
   /** Not async: an address target (the usual case) goes straight to the channel, without promise hops. */
   probe = ({ target, module, signal }: ProbeContext<'icmp'>): Promise<ProbeResult> => {
-    const version = module.ip_version;
-    const channel = this.channels.get(version);
-    if (!channel) {
-      const error = this.openErrors.get(version);
-      return Promise.resolve(failure('error', error ? `no ICMP socket for IPv${version} (${error})${privilegeHint()}` : 'the ICMP prober is not started'));
-    }
     const host = target.host ?? '';
-    const family = isIP(host);
-    if (family === 0) return this.probeByName(channel, host, module, signal);
-    return echoTo(channel, host, host, family, module, signal);
+    const literal = isIP(host);
+    if (literal === 4 || literal === 6) return this.echoTo({ address: host, family: literal }, module, signal);
+    return this.probeByName(host, module, signal);
   };
 
   /** Name resolution is part of the attempt: the echo gets what is left of the timeout. */
-  private async probeByName(channel: EchoChannel, host: string, module: ProbeContext<'icmp'>['module'], signal: AbortSignal): Promise<ProbeResult> {
+  private async probeByName(host: string, module: IcmpModule, signal: AbortSignal): Promise<ProbeResult> {
     const deadline = new AttemptDeadline(module.timeout, signal);
     try {
-      const resolved = await this.resolver.resolve(host, module.ip_version, deadline);
+      const resolved = await resolveTarget(this.resolver, host, familyChoice(module), deadline);
       if ('reason' in resolved) return resolved;
-      return await echoTo(channel, host, resolved.address, resolved.family, module, signal, deadline.remainingSeconds());
+      return await this.echoTo(resolved, module, signal, deadline.remainingSeconds());
     } finally {
       deadline.clear();
     }
   }
+
+  private echoTo(to: ResolvedAddress, module: IcmpModule, signal: AbortSignal, timeoutSeconds = module.timeout): Promise<ProbeResult> {
+    const channel = this.channelFor(to.family, module);
+    if (!(channel instanceof EchoChannel)) return Promise.resolve({ ...channel, ipProtocol: to.family });
+    if (signal.aborted) return Promise.resolve(failure('error', 'aborted: the agent is stopping or reloading'));
+    return channel.echo(to.address, module.payload_bytes, timeoutSeconds, signal).then((result) => ({ ...result, ipProtocol: to.family }));
+  }
+
+  /**
+   * The family's socket, or for a module with a source address, interface or DSCP its own socket
+   * of the same type, opened at first use (one per distinct setting: their number is bounded by
+   * the config). Opening it again at the next attempt after a failure picks up an address or
+   * interface that appears later.
+   */
+  private channelFor(version: IpVersion, module: IcmpModule): EchoChannel | ProbeFailure {
+    const standard = this.defaults.get(version);
+    if (!standard) {
+      const error = this.openErrors.get(version);
+      return failure('error', error ? `no ICMP socket for IPv${version} (${error})${privilegeHint()}` : 'the ICMP prober is not started');
+    }
+    const options = socketOptionsOf(module);
+    if (options.source === undefined && options.device === undefined && options.dscp === undefined) return standard;
+    const key = `${version} ${JSON.stringify(options)}`;
+    let channel = this.withOptions.get(key);
+    if (!channel) {
+      try {
+        channel = new EchoChannel(version, standard.transport, options);
+      } catch (err) {
+        return failure(reasonFromError(err), `open an ICMP socket with ${describeOptions(options)}: ${describeError(err)}`);
+      }
+      this.withOptions.set(key, channel);
+    }
+    return channel;
+  }
 }
 
-function echoTo(channel: EchoChannel, host: string, address: string, family: number, module: ProbeContext<'icmp'>['module'], signal: AbortSignal, timeoutSeconds = module.timeout): Promise<ProbeResult> {
-  const version = module.ip_version;
-  if (family !== version) return Promise.resolve(failure('error', `${host} is not an IPv${version} address (module ip_version is ${version})`));
-  if (signal.aborted) return Promise.resolve(failure('error', 'aborted: the agent is stopping or reloading'));
-  return channel.echo(address, module.payload_bytes, timeoutSeconds, signal);
+type IcmpModule = ProbeContext<'icmp'>['module'];
+
+/** For details: "source 198.18.1.3, interface wan, DSCP 46". */
+function describeOptions(options: ProbeSocketOptions): string {
+  const parts = [options.source && `source ${options.source}`, options.device && `interface ${options.device}`, options.dscp !== undefined && `DSCP ${options.dscp}`];
+  return parts.filter(Boolean).join(', ');
 }
 
 /**
