@@ -82,12 +82,12 @@ export async function captureFields(
     const child = spawn(ns, ['tshark', '-q', '-i', iface, '-f', captureFilter, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // tshark says "Capturing on" once the capture filter is installed; bounded by 20 s.
+    // tshark logs "Capture started" once dumpcap captures ("Capturing on" comes before that); bounded by 20 s.
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tshark did not start capturing on ${ns}/${iface}: ${stderr}`)), 20_000);
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
-        if (stderr.includes('Capturing on')) {
+        if (stderr.includes('Capture started')) {
           clearTimeout(timer);
           resolve();
         }
@@ -97,6 +97,10 @@ export async function captureFields(
     try {
       await during();
     } finally {
+      // Packets still in libpcap's buffer when the capture is interrupted are lost (measured: a ping
+      // sent just before SIGINT never reached the file); dumpcap hands buffers over within its
+      // 250 ms timeout, so wait a second before stopping it.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       child.kill('SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;

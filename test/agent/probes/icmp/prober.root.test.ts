@@ -5,7 +5,7 @@
 // built by `node-gyp rebuild` in agent/probes/native), the raw-socket fallback, and the addon's
 // unprivileged ping socket, as nobody without capabilities in a namespace whose
 // net.ipv4.ping_group_range allows it (the host's is left alone).
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IcmpProber } from '../../../../agent/probes/icmp/prober.js';
@@ -14,6 +14,8 @@ import type { IcmpTransport } from '../../../../agent/probes/icmp/socket.js';
 import type { ModuleOf, ProbeResult } from '../../../../agent/probes/types.js';
 import { createLoopbackNamespace, type LoopbackNamespace } from '../../../lab/loopback-namespace.js';
 import { run } from '../../../lab/run.js';
+import { captureFields } from '../../../lab/tshark.js';
+import { killOnProcessExit } from '../../../support/exit-cleanup.js';
 import type { RunnerOutput, RunnerProbe } from './probe-runner.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -159,6 +161,33 @@ describe('ICMP prober in a throwaway namespace (drop, reject, prohibit, no route
     const got = output.results.map((result, i) => ({ host: expected[i]!.probe.host, ok: result.ok, reason: result.ok ? undefined : result.reason }));
     const want = expected.map(({ probe, want }) => ({ host: probe.host, ok: want.ok, reason: want.ok ? undefined : (want as { reason: string }).reason }));
     expect(got).toEqual(want);
+  });
+});
+
+describe('ICMP DSCP and source address on both families (tshark on the namespace\'s loopback)', () => {
+  const ns = throwawayNamespace('icmpdscp', '0 2147483647', async (ns) => {
+    await run(['ip', '-n', ns, 'addr', 'add', 'fd00::5/128', 'dev', 'lo', 'nodad']);
+  });
+  const spawnIn = (namespace: string, argv: string[], options: SpawnOptions) => {
+    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], options);
+    killOnProcessExit(child);
+    return child;
+  };
+
+  it.each(['root', 'nobody'] as const)('sets IP_TOS and IPV6_TCLASS, and binds the source, on a %s socket', async (as) => {
+    const probes: RunnerProbe[] = [
+      { host: '127.0.0.1', dscp: 40, source_ip_address: '127.0.0.7' },
+      { host: '::1', dscp: 40, source_ip_address: 'fd00::5' },
+      { host: '127.0.0.1' },
+    ];
+    let output: RunnerOutput | undefined;
+    const rows = await captureFields(spawnIn, ns(), 'lo', 'icmp[icmptype] == icmp-echo or icmp6[icmp6type] == icmp6-echo', async () => {
+      output = await runRunner(['ip', 'netns', 'exec', ns(), ...(as === 'nobody' ? AS_NOBODY : [])], probes, 'auto');
+    }, ['ip.src', 'ipv6.src', 'ip.dsfield.dscp', 'ipv6.tclass.dscp']);
+    expect(output?.results.map((r) => r.ok)).toEqual([true, true, true]);
+    const seen = rows.map(([v4 = '', v6 = '', dscp4 = '', dscp6 = '']) => ({ source: v4 || v6, dscp: Number(dscp4 || dscp6) }));
+    expect(seen).toEqual(expect.arrayContaining([{ source: '127.0.0.7', dscp: 40 }, { source: 'fd00::5', dscp: 40 }, { source: '127.0.0.1', dscp: 0 }]));
+    expect(seen).toHaveLength(3);
   });
 });
 
