@@ -4,8 +4,9 @@
 //
 // Targets: resolver (dnsmasq on dc address 1, port 53, 20 ms added one way) over UDP and over TCP,
 // a name it does not know (NXDOMAIN), a dc address where nothing listens on 53 (the dc answers
-// port unreachable, within its ICMP rate limit: refused, else timeout) and a blackholed one (timeout). A TCP connect probe to dnsmasq's TCP
-// port on the same path is the reference for the answer time: one round trip, timed by the same agent.
+// port unreachable, within its ICMP rate limit: refused, else timeout) and a blackholed one
+// (timeout). A TCP connect probe to dnsmasq's TCP port on the same path is the reference for the
+// answer time: one round trip, timed by the same agent.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,10 +48,10 @@ describe('DNS probes across the lab WAN', () => {
       `site: { id: lab1, name: Lab site 1 }
 listen: { address: 127.0.0.1, port: ${AGENT_PORT} }
 modules:
-  portal: { kind: dns, interval: 250ms, timeout: 200ms, query_name: caid-portal.lab.test, validate_answer_rrs: { fail_if_not_matches_regexp: ['\\tA\\t${lab.dcAddress(2).replace(/\./g, '\\.')}$'] } }
-  portal_tcp: { kind: dns, interval: 250ms, timeout: 200ms, query_name: caid-portal.lab.test, transport_protocol: tcp }
-  missing: { kind: dns, interval: 250ms, timeout: 200ms, query_name: missing.lab.test }
-  tcp53: { kind: tcp, interval: 250ms, timeout: 200ms, port: 53 }
+  portal: { kind: dns, interval: 500ms, timeout: 500ms, query_name: caid-portal.lab.test, validate_answer_rrs: { fail_if_not_matches_regexp: ['\\tA\\t${lab.dcAddress(2).replace(/\./g, '\\.')}$'] } }
+  portal_tcp: { kind: dns, interval: 500ms, timeout: 500ms, query_name: caid-portal.lab.test, transport_protocol: tcp }
+  missing: { kind: dns, interval: 500ms, timeout: 500ms, query_name: missing.lab.test }
+  tcp53: { kind: tcp, interval: 500ms, timeout: 500ms, port: 53 }
 targets:
   - { name: resolver, module: portal, host: ${lab.dcAddress(1)} }
   - { name: resolver-tcp, module: portal_tcp, host: ${lab.dcAddress(1)} }
@@ -82,14 +83,14 @@ targets:
     const attempts = (target: string) => count('linkmon_probe_attempts_total', { target });
     const failures = (target: string, reason?: string) => count('linkmon_probe_failures_total', { target, ...(reason ? { reason } : {}) });
     for (const target of ['resolver', 'resolver-tcp']) {
-      expect(attempts(target), target).toBeGreaterThanOrEqual(RUN_SECONDS * 2);
+      expect(attempts(target), target).toBeGreaterThanOrEqual(RUN_SECONDS);
       expect(failures(target), target).toBe(0);
     }
     expect(count('linkmon_dns_response_rcode', { target: 'resolver' })).toBe(0);
     expect(count('linkmon_dns_records', { target: 'resolver', section: 'answer' })).toBe(1);
     expect(failures('resolver-missing', 'dns_rcode')).toBe(attempts('resolver-missing'));
     expect(count('linkmon_dns_response_rcode', { target: 'resolver-missing' })).toBe(3);
-    // The kernel rate-limits port unreachables (net.ipv4.icmp_ratelimit): at 4 queries a second some go unanswered.
+    // The kernel rate-limits port unreachables (net.ipv4.icmp_ratelimit): at 2 queries a second some go unanswered.
     expect(failures('no-resolver', 'refused')).toBeGreaterThan(0);
     expect(failures('no-resolver', 'refused') + failures('no-resolver', 'timeout')).toBeGreaterThanOrEqual(attempts('no-resolver') - 1);
     // The last attempt of the blackholed target may still be waiting for its deadline.
