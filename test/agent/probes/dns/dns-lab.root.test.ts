@@ -5,8 +5,8 @@
 // Targets: resolver (dnsmasq on dc address 1, port 53, 20 ms added one way) over UDP and over TCP,
 // a name it does not know (NXDOMAIN), a dc address where nothing listens on 53 (the dc answers
 // port unreachable, within its ICMP rate limit: refused, else timeout) and a blackholed one
-// (timeout). A TCP connect probe to dnsmasq's TCP port on the same path is the reference for the
-// answer time: one round trip, timed by the same agent.
+// (timeout). The delay is one way only, so an answer takes one crossing of it: at least 20 ms, and
+// well under the 40 ms that a second exchange (or a TCP handshake first) would take.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,12 +51,10 @@ modules:
   portal: { kind: dns, interval: 500ms, timeout: 500ms, query_name: caid-portal.lab.test, validate_answer_rrs: { fail_if_not_matches_regexp: ['\\tA\\t${lab.dcAddress(2).replace(/\./g, '\\.')}$'] } }
   portal_tcp: { kind: dns, interval: 500ms, timeout: 500ms, query_name: caid-portal.lab.test, transport_protocol: tcp }
   missing: { kind: dns, interval: 500ms, timeout: 500ms, query_name: missing.lab.test }
-  tcp53: { kind: tcp, interval: 500ms, timeout: 500ms, port: 53 }
 targets:
   - { name: resolver, module: portal, host: ${lab.dcAddress(1)} }
   - { name: resolver-tcp, module: portal_tcp, host: ${lab.dcAddress(1)} }
   - { name: resolver-missing, module: missing, host: ${lab.dcAddress(1)} }
-  - { name: resolver-connect, module: tcp53, host: ${lab.dcAddress(1)} }
   - { name: no-resolver, module: portal, host: ${lab.dcAddress(2)} }
   - { name: blackholed, module: portal, host: ${lab.dcAddress(3)} }
 `,
@@ -98,13 +96,13 @@ targets:
     expect(count('linkmon_dns_response_rcode', { target: 'blackholed' })).toBe(-1);
   });
 
-  it(`times the answer as one round trip across the ${DELAY_MS} ms delay, as a TCP connect on the same path`, () => {
-    const dns = quantileMs(samples, 'resolver', 0.5);
-    const connect = { p50: quantileMs(samples, 'resolver-connect', 0.5), p90: quantileMs(samples, 'resolver-connect', 0.9) };
-    expect(dns).toBeGreaterThan(DELAY_MS);
-    // dnsmasq answers from memory in microseconds: the answer takes what the connect takes, within that probe's own spread.
-    expect(Math.abs(dns - connect.p50), `dns p50 ${dns.toFixed(2)} ms, connect p50 ${connect.p50.toFixed(2)} p90 ${connect.p90.toFixed(2)} ms`).toBeLessThanOrEqual(
-      Math.max(1, connect.p90 - connect.p50),
-    );
+  it(`times the answer as one round trip across the ${DELAY_MS} ms delay`, () => {
+    for (const target of ['resolver', 'resolver-tcp']) {
+      const p50 = quantileMs(samples, target, 0.5);
+      expect(p50, target).toBeGreaterThan(DELAY_MS);
+      // UDP: query and answer. TCP: the answer time starts at the connection, so the handshake's
+      // crossing adds one more delay; either way below one more than that.
+      expect(p50, target).toBeLessThan((target === 'resolver' ? 2 : 3) * DELAY_MS);
+    }
   });
 });
