@@ -1,8 +1,9 @@
 import { constants } from 'node:os';
 import type { Socket } from 'node:net';
+import type { NetworkSettings } from '../config/network-fields.js';
 import { nativeAddon, type NativeSocketOptions } from './native/addon.js';
 import { errorCode } from './reasons.js';
-import type { NetworkSettings } from '../config/network-fields.js';
+import type { AddressFamily } from './resolver.js';
 
 /** A module's source address, interface and DSCP (config: source_ip_address, source_interface, dscp). */
 export type ProbeSocketOptions = NativeSocketOptions;
@@ -16,9 +17,29 @@ export function socketOptionsOf(module: NetworkSettings): ProbeSocketOptions {
   };
 }
 
+/** Whether any option is set (a socket of its own rather than a shared or default one). */
+export function hasSocketOptions(options: ProbeSocketOptions): boolean {
+  return options.source !== undefined || options.device !== undefined || options.dscp !== undefined;
+}
+
 /** Whether any option needs the native addon (Node itself can only bind a source address). */
 export function needsAddon(options: ProbeSocketOptions): boolean {
   return options.dscp !== undefined || options.device !== undefined;
+}
+
+/** For failure details: "source 198.18.1.3, interface wan, DSCP 46". */
+export function describeSocketOptions(options: ProbeSocketOptions): string {
+  const parts = [options.source && `source ${options.source}`, options.device && `interface ${options.device}`, options.dscp !== undefined && `DSCP ${options.dscp}`];
+  return parts.filter(Boolean).join(', ');
+}
+
+/**
+ * Why these options cannot be set here, or undefined: DSCP and interface go through the native
+ * addon (node:net and node:dgram set neither IP_TOS nor SO_BINDTODEVICE).
+ */
+export function socketOptionsProblem(options: ProbeSocketOptions): string | undefined {
+  if (!needsAddon(options) || nativeAddon()) return undefined;
+  return `${describeSocketOptions(options)}: an interface or DSCP needs the native addon (agent/probes/native: npm run build:native)`;
 }
 
 interface TcpHandle {
@@ -28,18 +49,22 @@ interface TcpHandle {
 }
 
 /**
- * Options for a TCP socket created by node:net, before its SYN: node:net sets neither IP_TOS nor
- * SO_BINDTODEVICE. Call right after socket.connect(options) with an IP address as host (Node then
- * connects on the next tick) and with `connectOptions()`'s localAddress among its options: Node
- * binds the socket to it just before connecting, in the same tick, so the kernel socket exists when
- * the handle's connect() runs, and the options are set in a wrapper of that call, between bind() and
- * the SYN. A failure (ENODEV: no such interface) becomes the connect error, with its code.
+ * Starts connecting node:net `socket` to `address:port` (an IP address of `family`) with the
+ * options set before the SYN: node:net binds a socket to its localAddress just before connecting,
+ * in the same tick, so with a localAddress (the source, or the any address when only the addon's
+ * options are set) the kernel socket exists when the handle's connect() runs, and a wrapper of that
+ * call sets DSCP and interface between bind() and the SYN. A failure arrives as the socket's
+ * 'error' with its code: EADDRNOTAVAIL for a source address the host does not have (bind), ENODEV
+ * for an interface it does not have, ENOTSUP without the addon (check socketOptionsProblem first).
  */
-export function applyBeforeTcpConnect(socket: Socket, family: 4 | 6, options: ProbeSocketOptions): void {
+export function connectWithOptions(socket: Socket, address: string, family: AddressFamily, port: number, options: ProbeSocketOptions): void {
+  const localAddress = options.source ?? (needsAddon(options) ? (family === 6 ? '::' : '0.0.0.0') : undefined);
+  socket.connect({ host: address, port, ...(localAddress === undefined ? {} : { localAddress }) });
   if (!needsAddon(options)) return;
+  // With an IP address as host, node:net creates the handle now and connects on the next tick.
   const handle = (socket as unknown as { _handle?: TcpHandle })._handle;
-  const addon = nativeAddon();
   if (!handle) return;
+  const addon = nativeAddon();
   for (const method of ['connect', 'connect6'] as const) {
     const connect = handle[method];
     handle[method] = function (this: TcpHandle, ...args: unknown[]): number {
@@ -52,11 +77,4 @@ export function applyBeforeTcpConnect(socket: Socket, family: 4 | 6, options: Pr
       return connect.apply(this, args);
     };
   }
-}
-
-/** localAddress for socket.connect(): the source, or any address when only the addon's options are set (so Node binds first). */
-export function connectOptions(family: 4 | 6, options: ProbeSocketOptions): { localAddress?: string } {
-  if (options.source !== undefined) return { localAddress: options.source };
-  if (needsAddon(options)) return { localAddress: family === 6 ? '::' : '0.0.0.0' };
-  return {};
 }

@@ -21,7 +21,7 @@ export interface NativeAddon {
   };
   /** udp_socket.c: a connected UDP socket whose datagrams carry the kernel's receive time. */
   udp: {
-    open(family: IpVersion, onEvent: UdpSocketReceiver): object;
+    open(family: IpVersion, onEvent: UdpSocketReceiver, options?: NativeSocketOptions): object;
     connect(handle: object, address: string, port: number): void;
     send(handle: object, packet: Buffer): bigint;
     close(handle: object): void;

@@ -119,19 +119,21 @@ napi_value send_timed(napi_env env, polled_socket *s, const void *data, size_t l
   return result;
 }
 
-int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback) {
-  size_t argc = 2;
-  napi_value argv[2];
+int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback, napi_value *options) {
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t version;
   napi_valuetype type = napi_undefined;
-  if (argc == 2) napi_typeof(env, argv[1], &type);
-  if (argc != 2 || napi_get_value_int32(env, argv[0], &version) != napi_ok || (version != 4 && version != 6) || type != napi_function) {
+  if (argc >= 2) napi_typeof(env, argv[1], &type);
+  int argc_ok = argc == 2 || (argc == 3 && options != NULL);
+  if (!argc_ok || napi_get_value_int32(env, argv[0], &version) != napi_ok || (version != 4 && version != 6) || type != napi_function) {
     throw_type(env, usage);
     return -1;
   }
   *family = version == 4 ? AF_INET : AF_INET6;
   *callback = argv[1];
+  if (options) *options = argc == 3 ? argv[2] : NULL;
   return 0;
 }
 

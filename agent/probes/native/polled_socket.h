@@ -66,8 +66,12 @@ void clear_pending_error(int fd);
 /** The printable address of an IPv4 or IPv6 socket address; "" otherwise. */
 void address_text(const struct sockaddr *address, char *text, size_t size);
 
-/** The (family: 4 | 6, callback) arguments of an open() call, or -1 with a TypeError thrown (`usage` shows the call). */
-int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback);
+/**
+ * The (family: 4 | 6, callback[, options]) arguments of an open() call, or -1 with a TypeError
+ * thrown (`usage` shows the call). `options` NULL: the call takes none; else set to the third
+ * argument, or NULL when it was not given.
+ */
+int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback, napi_value *options);
 
 /** socket(family, type, protocol), non-blocking, with SO_TIMESTAMPNS on: the fd, or -1 with errno set. */
 int timestamped_socket(int family, int type, int protocol);

@@ -75,7 +75,7 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
 static napi_value open_socket(napi_env env, napi_callback_info info) {
   int family;
   napi_value on_message;
-  if (polled_socket_open_args(env, info, "open(family: 4 | 6, onMessage: function)", &family, &on_message) != 0) return NULL;
+  if (polled_socket_open_args(env, info, "open(family: 4 | 6, onMessage: function)", &family, &on_message, NULL) != 0) return NULL;
   int fd = timestamped_socket(family, SOCK_DGRAM, IPPROTO_UDP);
   if (fd < 0) return throw_errno(env, errno, "socket(SOCK_DGRAM, IPPROTO_UDP)");
   int on = 1;
