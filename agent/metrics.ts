@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ModuleKind } from '../lib/kinds.js';
 import type { TargetConfig } from './config/schema.js';
 import { LINKMON_VERSION } from '../lib/version.js';
+import { registeredGauge } from '../lib/metrics/registered.js';
 import { FAILURE_REASONS, HTTP_PHASES, type ProbeResult, type TargetLabels } from './probes/types.js';
 
 /**
@@ -23,6 +24,15 @@ function latencyBuckets(): number[] {
   addGeometric(0.2, 5, 1.25);
   bounds.push(5);
   return bounds.map((b) => Number(b.toPrecision(4)));
+}
+
+/**
+ * linkmon_probe_ip_protocol, per target of every kind: the interval kinds' results and the
+ * throughput scheduler (agent/throughput/metrics.ts) both set it, so whichever creates it first,
+ * the other gets the same gauge.
+ */
+export function ipProtocolGauge(registry: Registry, perTargetLabelNames: readonly string[]): Gauge<string> {
+  return registeredGauge(registry, { name: 'linkmon_probe_ip_protocol', help: 'Address family of the most recent attempt (or throughput connection) that got as far as an address: 4 or 6 (0: none yet).', labelNames: perTargetLabelNames });
 }
 
 export const ERROR_CLASSES = ['config_reload', 'prober_unavailable', 'probe_exception', 'http_server'] as const;
@@ -79,7 +89,7 @@ export class AgentMetrics {
     this.cycleDuration = new Gauge({ name: 'linkmon_probe_cycle_duration_seconds', help: 'Wall time of the last completed probe cycle (all attempts of one interval); above the interval means the agent cannot keep up.', labelNames: perTarget, registers });
     this.httpPhase = new Gauge({ name: 'linkmon_http_phase_duration_seconds', help: 'Duration of each phase of the most recent HTTP probe.', labelNames: [...perTarget, 'phase'], registers });
     this.httpStatus = new Gauge({ name: 'linkmon_http_status_code', help: 'HTTP status code of the most recent HTTP probe (0: no response).', labelNames: perTarget, registers });
-    this.ipProtocol = new Gauge({ name: 'linkmon_probe_ip_protocol', help: 'Address family of the most recent attempt that got as far as an address: 4 or 6 (0: none yet).', labelNames: perTarget, registers });
+    this.ipProtocol = ipProtocolGauge(registry, perTarget);
     this.certExpiry = new Gauge({ name: 'linkmon_tls_cert_expiry_timestamp_seconds', help: 'Unix time at which the HTTPS target\'s leaf certificate expires.', labelNames: perTarget, registers });
 
     this.buildInfo.set({ version: LINKMON_VERSION, nodejs_version: process.version }, 1);

@@ -1,17 +1,23 @@
-import { createSocket } from 'node:dgram';
-import { isIPv6, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { AttemptDeadline } from '../deadline.js';
+import type { AddressFamily } from '../resolver.js';
+import { connectWithOptions, socketOptionsProblem, type ProbeSocketOptions } from '../socket-options.js';
+import { openReflectorSocket } from '../udp/socket.js';
 
 /**
- * One query, one response, over UDP or TCP (RFC 1035 §4.2). Each exchange has its own socket,
- * closed when the exchange ends or the attempt's deadline passes, whichever is first (the prober
- * stops waiting for the promise at the deadline). Socket errors reject with their code (a
- * connected UDP socket gets ECONNREFUSED from an ICMP port unreachable).
+ * One query, one response, over UDP or TCP (RFC 1035 §4.2), from the module's source address and
+ * interface and with its DSCP (socket-options.ts). Each exchange has its own socket, closed when
+ * the exchange ends or the attempt's deadline passes, whichever is first (the prober stops waiting
+ * for the promise at the deadline). Socket errors reject with their code (a connected UDP socket
+ * gets ECONNREFUSED from an ICMP port unreachable; a source address the host does not have is
+ * EADDRNOTAVAIL).
  */
 
 /** The first datagram that comes back from address:port (checking that it answers the query is the caller's job). */
-export async function udpExchange(address: string, port: number, query: Buffer, deadline: AttemptDeadline): Promise<Buffer> {
-  const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+export async function udpExchange(address: string, family: AddressFamily, port: number, query: Buffer, options: ProbeSocketOptions, deadline: AttemptDeadline): Promise<Buffer> {
+  let answer!: { resolve: (packet: Buffer) => void; reject: (err: Error) => void };
+  const answered = new Promise<Buffer>((resolve, reject) => (answer = { resolve, reject }));
+  const socket = await openReflectorSocket(address, family, port, { onMessage: (packet) => answer.resolve(packet), onError: (err) => answer.reject(err) }, 'auto', options);
   let open = true;
   const close = () => {
     if (open) socket.close();
@@ -19,11 +25,8 @@ export async function udpExchange(address: string, port: number, query: Buffer, 
   };
   const removeAbort = deadline.whenAborted(close);
   try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.once('message', (message: Buffer) => resolve(message));
-      socket.connect(port, address, () => socket.send(query, (err) => err && reject(err)));
-    });
+    socket.send(query);
+    return await answered;
   } finally {
     removeAbort();
     close();
@@ -31,7 +34,9 @@ export async function udpExchange(address: string, port: number, query: Buffer, 
 }
 
 /** The response (without its 2-byte length prefix), or 'closed' when the server closed the connection before sending all of it. */
-export async function tcpExchange(address: string, port: number, query: Buffer, deadline: AttemptDeadline): Promise<Buffer | 'closed'> {
+export async function tcpExchange(address: string, family: AddressFamily, port: number, query: Buffer, options: ProbeSocketOptions, deadline: AttemptDeadline): Promise<Buffer | 'closed'> {
+  const problem = socketOptionsProblem(options);
+  if (problem) throw Object.assign(new Error(problem), { code: 'ENOTSUP' });
   const socket = new Socket();
   const removeAbort = deadline.whenAborted(() => socket.destroy());
   try {
@@ -48,11 +53,12 @@ export async function tcpExchange(address: string, port: number, query: Buffer, 
         if (all.length >= 2 + length) resolve(all.subarray(2, 2 + length));
       });
       socket.once('end', () => resolve('closed'));
-      socket.connect({ host: address, port }, () => {
+      socket.once('connect', () => {
         const prefix = Buffer.alloc(2);
         prefix.writeUInt16BE(query.length, 0);
         socket.write(Buffer.concat([prefix, query]));
       });
+      connectWithOptions(socket, address, family, port, options);
     });
   } finally {
     removeAbort();

@@ -1,8 +1,11 @@
 import { randomInt } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import { familyChoice } from '../../config/network-fields.js';
 import { AttemptDeadline, DEADLINE_PASSED } from '../deadline.js';
 import { describeError, reasonFromError } from '../reasons.js';
-import { systemResolver, type NameResolver } from '../resolver.js';
+import { systemResolver, type AddressFamily, type NameResolver } from '../resolver.js';
+import { socketOptionsOf } from '../socket-options.js';
+import { resolveTarget } from '../target-address.js';
 import { failure, type ModuleOf, type ProbeContext, type ProbeResult, type Prober, type TargetLabels } from '../types.js';
 import { tcpExchange, udpExchange } from './exchange.js';
 import { DnsMetrics } from './metrics.js';
@@ -13,6 +16,7 @@ import { decodeMessage, encodeQuery, MalformedMessageError, parseRecordType, rco
 type DnsModule = ModuleOf<'dns'>;
 
 interface AttemptReport {
+  addressFamily(family: AddressFamily): void;
   fellBackToTcp(): void;
   answered(response: DnsMessage): void;
 }
@@ -36,7 +40,12 @@ export function createDnsProber(resolver: NameResolver = systemResolver): Prober
       const host = target.host ?? '';
       const port = target.port ?? module.port;
       let answered: DnsMessage | undefined;
-      const report: AttemptReport = { fellBackToTcp: () => metrics?.countTcpFallback(labels), answered: (response) => (answered = response) };
+      let ipProtocol: AddressFamily | undefined;
+      const report: AttemptReport = {
+        addressFamily: (family) => (ipProtocol = family),
+        fellBackToTcp: () => metrics?.countTcpFallback(labels),
+        answered: (response) => (answered = response),
+      };
       const deadline = new AttemptDeadline(module.timeout, signal);
       let result: ProbeResult;
       try {
@@ -50,7 +59,7 @@ export function createDnsProber(resolver: NameResolver = systemResolver): Prober
         deadline.clear();
       }
       metrics?.recordResponse(labels, answered);
-      return result;
+      return ipProtocol === undefined ? result : { ...result, ipProtocol };
     },
     createMetrics(registry: Registry, perTargetLabelNames: readonly string[]) {
       const created = new DnsMetrics(registry, perTargetLabelNames);
@@ -61,9 +70,11 @@ export function createDnsProber(resolver: NameResolver = systemResolver): Prober
 }
 
 async function attempt(host: string, port: number, module: DnsModule, resolver: NameResolver, deadline: AttemptDeadline, report: AttemptReport): Promise<ProbeResult> {
-  const resolved = await resolver.resolve(host, 0, deadline);
+  const resolved = await resolveTarget(resolver, host, familyChoice(module), deadline);
   if ('reason' in resolved) return resolved;
-  const { address } = resolved;
+  const { address, family } = resolved;
+  report.addressFamily(family);
+  const options = socketOptionsOf(module);
   const server = `${host}:${port}`;
   const question: Question = { name: module.query_name, type: parseRecordType(module.query_type) ?? 0, class: RECORD_CLASSES[module.query_class] };
   const id = randomInt(0, 0x10000);
@@ -71,13 +82,13 @@ async function attempt(host: string, port: number, module: DnsModule, resolver: 
 
   const sentAt = process.hrtime.bigint();
   let transport = module.transport_protocol;
-  let bytes = transport === 'udp' ? await udpExchange(address, port, query, deadline) : await tcpExchange(address, port, query, deadline);
+  let bytes = transport === 'udp' ? await udpExchange(address, family, port, query, options, deadline) : await tcpExchange(address, family, port, query, options, deadline);
   let response = answering(bytes, id, question);
   if (transport === 'udp' && typeof response !== 'string' && response.truncated) {
     // RFC 7766: a truncated UDP answer is repeated over TCP, within the same deadline.
     transport = 'tcp';
     report.fellBackToTcp();
-    bytes = await tcpExchange(address, port, query, deadline);
+    bytes = await tcpExchange(address, family, port, query, options, deadline);
     response = answering(bytes, id, question);
   }
   const durationSeconds = Number(process.hrtime.bigint() - sentAt) / 1e9;
