@@ -36,7 +36,8 @@ export async function udpExchange(address: string, family: AddressFamily, port: 
 /** The response (without its 2-byte length prefix), or 'closed' when the server closed the connection before sending all of it. */
 export async function tcpExchange(address: string, family: AddressFamily, port: number, query: Buffer, options: ProbeSocketOptions, deadline: AttemptDeadline): Promise<Buffer | 'closed'> {
   const problem = socketOptionsProblem(options);
-  if (problem) throw Object.assign(new Error(problem), { code: 'ENOTSUP' });
+  // No code: a missing addon is reason `error` (as for tcp and http), not a network failure.
+  if (problem) throw new Error(problem);
   const socket = new Socket();
   const removeAbort = deadline.whenAborted(() => socket.destroy());
   try {

@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { nativeAddon } from '../native/addon.js';
 import type { AddressFamily } from '../resolver.js';
-import { socketOptionsProblem, type ProbeSocketOptions } from '../socket-options.js';
+import { describeSocketOptions, needsAddon, type ProbeSocketOptions } from '../socket-options.js';
 
 /**
  * The UDP socket of a STAMP session, connected to the reflector (its 4-tuple is the session).
@@ -63,11 +63,11 @@ export async function openReflectorSocket(
 /**
  * A node:dgram socket. The receive time is taken when the event loop handles the datagram, so it
  * includes whatever kept the loop busy. node:dgram can bind a source address but sets neither DSCP
- * nor interface: those need the addon (rejects with ENOTSUP). Rejects when bind or connect fails.
+ * nor interface: with those it rejects, saying so (no error code: reason `error`, as for tcp and
+ * http without the addon). Rejects when bind or connect fails.
  */
 export async function openDgramSocket(address: string, family: AddressFamily, port: number, handlers: ReflectorSocketHandlers, options: ProbeSocketOptions = {}): Promise<ReflectorSocket> {
-  const problem = socketOptionsProblem(options);
-  if (problem) throw Object.assign(new Error(problem), { code: 'ENOTSUP' });
+  if (needsAddon(options)) throw new Error(`${describeSocketOptions(options)}: node:dgram sets neither DSCP nor interface; they need the native addon (agent/probes/native: npm run build:native)`);
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   try {
     if (options.source !== undefined) {

@@ -19,7 +19,7 @@ import { startTestResponder, TOKEN } from '../../responder/support.js';
 const FOREIGN = { source_ip_address: '192.0.2.1' };
 const MARKED = { source_ip_address: '127.0.0.1', dscp: 'EF' };
 
-const ctx = (module: IntervalModule, where: { host?: string; port?: number; url?: string }) => ({
+const ctx = <M extends IntervalModule>(module: M, where: { host?: string; port?: number; url?: string }) => ({
   target: { name: 't', module: 'm', labels: {}, ...where },
   module,
   labels: { target: 't', kind: module.kind },
