@@ -32,7 +32,7 @@ function latencyBuckets(): number[] {
  * the other gets the same gauge.
  */
 export function ipProtocolGauge(registry: Registry, perTargetLabelNames: readonly string[]): Gauge<string> {
-  return registeredGauge(registry, { name: 'linkmon_probe_ip_protocol', help: 'Address family of the most recent attempt (or throughput connection) that got as far as an address: 4 or 6 (0: none yet).', labelNames: perTargetLabelNames });
+  return registeredGauge(registry, { name: 'linkmon_probe_ip_protocol', help: 'Address family of the most recent attempt that got as far as an address: 4 or 6 (0: none yet).', labelNames: perTargetLabelNames });
 }
 
 export const ERROR_CLASSES = ['config_reload', 'prober_unavailable', 'probe_exception', 'http_server'] as const;
