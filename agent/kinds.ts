@@ -11,6 +11,7 @@ export function attemptsPerCycle(module: IntervalModule): number {
       return module.packets;
     case 'tcp':
     case 'http':
+    case 'dns':
       return 1;
   }
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ModuleKind } from '../lib/kinds.js';
 import type { TargetConfig } from './config/schema.js';
 import { LINKMON_VERSION } from '../lib/version.js';
+import { registeredGauge } from '../lib/metrics/registered.js';
 import { FAILURE_REASONS, HTTP_PHASES, type ProbeResult, type TargetLabels } from './probes/types.js';
 
 /**
@@ -23,6 +24,15 @@ function latencyBuckets(): number[] {
   addGeometric(0.2, 5, 1.25);
   bounds.push(5);
   return bounds.map((b) => Number(b.toPrecision(4)));
+}
+
+/**
+ * linkmon_probe_ip_protocol, per target of every kind: the interval kinds' results and the
+ * throughput scheduler (agent/throughput/metrics.ts) both set it, so whichever creates it first,
+ * the other gets the same gauge.
+ */
+export function ipProtocolGauge(registry: Registry, perTargetLabelNames: readonly string[]): Gauge<string> {
+  return registeredGauge(registry, { name: 'linkmon_probe_ip_protocol', help: 'Address family of the most recent attempt that got as far as an address: 4 or 6 (0: none yet).', labelNames: perTargetLabelNames });
 }
 
 export const ERROR_CLASSES = ['config_reload', 'prober_unavailable', 'probe_exception', 'http_server'] as const;
@@ -57,6 +67,7 @@ export class AgentMetrics {
   readonly httpPhase: Gauge<string>;
   readonly httpStatus: Gauge<string>;
   readonly certExpiry: Gauge<string>;
+  readonly ipProtocol: Gauge<string>;
 
   constructor(
     readonly registry: Registry,
@@ -78,6 +89,7 @@ export class AgentMetrics {
     this.cycleDuration = new Gauge({ name: 'linkmon_probe_cycle_duration_seconds', help: 'Wall time of the last completed probe cycle (all attempts of one interval); above the interval means the agent cannot keep up.', labelNames: perTarget, registers });
     this.httpPhase = new Gauge({ name: 'linkmon_http_phase_duration_seconds', help: 'Duration of each phase of the most recent HTTP probe.', labelNames: [...perTarget, 'phase'], registers });
     this.httpStatus = new Gauge({ name: 'linkmon_http_status_code', help: 'HTTP status code of the most recent HTTP probe (0: no response).', labelNames: perTarget, registers });
+    this.ipProtocol = ipProtocolGauge(registry, perTarget);
     this.certExpiry = new Gauge({ name: 'linkmon_tls_cert_expiry_timestamp_seconds', help: 'Unix time at which the HTTPS target\'s leaf certificate expires.', labelNames: perTarget, registers });
 
     this.buildInfo.set({ version: LINKMON_VERSION, nodejs_version: process.version }, 1);
@@ -93,6 +105,7 @@ export class AgentMetrics {
     this.jitter.set(labels, 0);
     this.lastSuccess.set(labels, 0);
     this.cycleDuration.set(labels, 0);
+    this.ipProtocol.set(labels, 0);
     if (labels.kind === 'http') {
       for (const phase of HTTP_PHASES) this.httpPhase.set({ ...labels, phase }, 0);
       this.httpStatus.set(labels, 0);
@@ -100,7 +113,7 @@ export class AgentMetrics {
   }
 
   removeTarget(labels: TargetLabels): void {
-    for (const metric of [this.attempts, this.success, this.duration, this.jitter, this.lastSuccess, this.cycleDuration, this.httpStatus, this.certExpiry]) {
+    for (const metric of [this.attempts, this.success, this.duration, this.jitter, this.lastSuccess, this.cycleDuration, this.httpStatus, this.certExpiry, this.ipProtocol]) {
       metric.remove(labels);
     }
     for (const reason of FAILURE_REASONS) this.failures.remove({ ...labels, reason });
@@ -125,6 +138,7 @@ export class AgentMetrics {
     } else {
       this.failures.inc({ ...labels, reason: result.reason });
     }
+    if (result.ipProtocol !== undefined) this.ipProtocol.set(labels, result.ipProtocol);
     if (result.http) {
       for (const phase of HTTP_PHASES) this.httpPhase.set({ ...labels, phase }, result.http.phaseSeconds[phase]);
       this.httpStatus.set(labels, result.http.statusCode);

@@ -1,7 +1,10 @@
 // RTT accuracy of the agent's ICMP prober against fping on a lab path (test/lab: site — wan router
 // with the TUN delay line — dc), the agent and fping probing the same dc address in the same minute.
-// Two agents run side by side: one with kernel receive timestamps (native addon, what the
-// agent uses when built) and one with the raw-socket fallback (event-loop receive timestamps).
+// Three agents run side by side, one per ICMP path: the native addon's raw socket (kernel receive
+// timestamps; what the agent uses with CAP_NET_RAW), its unprivileged ping socket (kernel receive
+// timestamps; what it uses without privileges: run as nobody with no capabilities, the site
+// namespace's net.ipv4.ping_group_range allowing nobody's group) and the raw-socket fallback
+// (event-loop receive timestamps; when the addon is not built).
 // For each path delay (5, 20, 50 ms one way, site_to_dc) without and with ±2 ms jitter:
 //   - |median(agent RTT) − median(fping RTT)|, goal <= 0.05 ms;
 //   - p50 and p95 computed by histogram_quantile from the agent's exported buckets
@@ -9,7 +12,7 @@
 // fping prints 0.01 ms below 10 ms and 0.1 ms below 100 ms, so the agent's RTTs are also compared
 // rounded the same way.
 // Root required. Usage: npx tsx bench/icmp-accuracy.ts [--seconds 60] [--rate 100]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +25,14 @@ import { compileHarness, machineNote, runFping, startHarness, writeResults } fro
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, rate: { type: 'string', default: '100' } } });
 const seconds = Number(values.seconds);
 const rate = Number(values.rate); // echoes per second, for the agent and for fping each
-const TRANSPORTS = ['kernel-timestamps', 'raw-socket'] as const;
+const TRANSPORTS = ['raw', 'ping', 'raw-socket'] as const;
+const NOBODY = 65534;
+/** How each transport's harness is started inside the site namespace. */
+const WRAPPER: Record<(typeof TRANSPORTS)[number], string[]> = {
+  raw: [],
+  ping: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'],
+  'raw-socket': [],
+};
 const CONDITIONS = [
   { ms: 0, jitterMs: 0, judged: false },
   ...[5, 20, 50].flatMap((ms) => [
@@ -59,10 +69,12 @@ function simulatedBuckets(samplesMs: readonly number[], boundsSeconds: readonly 
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'linkmon-icmp-accuracy-'));
+chmodSync(dir, 0o755); // the ping-socket harness runs as nobody and reads the config from here
 console.log('compiling the agent harness into dist/ …');
 await compileHarness();
 const lab = await createLab({ sites: 1, dcAddresses: 2 });
 const target = lab.dcAddress(1);
+await lab.exec(lab.site(), ['sysctl', '-qw', `net.ipv4.ping_group_range=${NOBODY} ${NOBODY}`]);
 const configFile = join(dir, 'agent.yaml');
 writeFileSync(
   configFile,
@@ -81,7 +93,9 @@ const rows: Record<string, unknown>[] = [];
 try {
   for (const condition of CONDITIONS) {
     await lab.setDelay('site_to_dc', { ms: condition.ms, jitterMs: condition.jitterMs });
-    const harnesses = TRANSPORTS.map((transport) => startHarness(lab.site(), { configFile, warmupSeconds: 0, measureSeconds: seconds, recordRtts: true, transport }));
+    const harnesses = TRANSPORTS.map((transport) =>
+      startHarness(lab.site(), { configFile, warmupSeconds: 0, measureSeconds: seconds, recordRtts: true, transport }, [], WRAPPER[transport]),
+    );
     await Promise.all(harnesses.map((h) => h.event('measuring')));
     const [fping, ...agents] = await Promise.all([runFping(lab.site(), [target], seconds * rate, 1000 / rate, ['-t', '500']), ...harnesses.map((h) => h.result)]);
     const fpingMs = (fping.rttsMs.get(target) ?? []).filter((v): v is number => v !== undefined);
@@ -96,6 +110,7 @@ try {
       const row = {
         transport,
         timestamps: agent.timestamps,
+        socket: agent.sockets.ipv4,
         delayMs: condition.ms,
         jitterMs: condition.jitterMs,
         judged: condition.judged,
@@ -168,7 +183,7 @@ const table = [
 const markdown = [
   '# ICMP RTT accuracy: agent vs fping on the lab path',
   '',
-  `Lab: site — wan (TUN delay line, site_to_dc) — dc; two agent harnesses (production Agent path, compiled; one per transport) and fping -C in the site namespace, each ${rate} echoes/s to ${target} for ${seconds} s in the same minute.`,
+  `Lab: site — wan (TUN delay line, site_to_dc) — dc; three agent harnesses (production Agent path, compiled; one per transport: \`raw\` = the addon's raw socket as root, \`ping\` = the addon's unprivileged ping socket as nobody without capabilities, \`raw-socket\` = the fallback package) and fping -C in the site namespace, each ${rate} echoes/s to ${target} for ${seconds} s in the same minute.`,
   `Histogram quantiles: PromQL histogram_quantile (test/support/stats/histogram-quantile.ts) over the exported linkmon_probe_duration_seconds buckets (LATENCY_BUCKETS, ${LATENCY_BUCKETS.length} bounds).`,
   `Machine: ${machineNote()}.`,
   '',

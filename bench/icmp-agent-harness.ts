@@ -24,12 +24,14 @@ export interface HarnessSpec {
   recordRtts?: boolean;
   /** Serve /metrics on 127.0.0.1:<free port> (announced on stderr) for an outside scraper. */
   serveMetrics?: boolean;
-  /** ICMP transport; default: the agent's own prober ('auto': kernel timestamps when the addon is built). */
+  /** ICMP transport; default: the agent's own prober ('auto': a raw socket where permitted, else a ping socket). */
   transport?: IcmpTransport;
 }
 
 export interface HarnessOutput {
   timestamps: string;
+  /** The socket type per address family ('raw' or 'ping'). */
+  sockets: Record<string, string>;
   attempts: number;
   failures: number;
   /** user + system CPU of the whole process (all threads) during the measured window. */
@@ -93,6 +95,7 @@ const totalCpu = process.cpuUsage();
 const durationText = await agent.registry!.getSingleMetricAsString('linkmon_probe_duration_seconds');
 const output: HarnessOutput = {
   timestamps: prober.timestampSource() ?? 'unavailable',
+  sockets: Object.fromEntries(prober.sockets().map((s) => [`ipv${s.ipVersion}`, s.socket])),
   attempts: after.attempts - before.attempts,
   failures: after.failures - before.failures,
   cpuSeconds: cpuSeconds(cpuWindow),

@@ -4,7 +4,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { newLabPrefix, removeNamespace } from '../test/lab/naming.js';
+import { createLoopbackNamespace as createLabLoopbackNamespace } from '../test/lab/loopback-namespace.js';
+import { removeNamespace } from '../test/lab/naming.js';
 import { inNetns, run } from '../test/lab/run.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import type { HarnessOutput, HarnessSpec } from './icmp-agent-harness.js';
@@ -42,8 +43,9 @@ export interface RunningHarness {
   result: Promise<HarnessOutput>;
 }
 
-export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = []): RunningHarness {
-  const argv = inNetns(ns, [process.execPath, ...nodeFlags, HARNESS_COMPILED, JSON.stringify(spec)]);
+/** `wrapper` goes between `ip netns exec NS` and node, e.g. setpriv to run as another user. */
+export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = [], wrapper: string[] = []): RunningHarness {
+  const argv = inNetns(ns, [...wrapper, process.execPath, ...nodeFlags, HARNESS_COMPILED, JSON.stringify(spec)]);
   const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   killOnProcessExit(child);
   let stdout = '';
@@ -113,10 +115,7 @@ export async function runFping(ns: string, targets: readonly string[], count: nu
 
 /** A namespace with only loopback up, named with the lab's prefix so stale ones get cleaned up. */
 export async function createLoopbackNamespace(suffix: string): Promise<string> {
-  const ns = `${newLabPrefix()}-${suffix}`;
-  await run(['ip', 'netns', 'add', ns]);
-  await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  return ns;
+  return (await createLabLoopbackNamespace(suffix)).name;
 }
 
 export { removeNamespace };

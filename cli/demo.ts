@@ -19,8 +19,8 @@ export interface DemoOptions {
 
 /**
  * The embedded default: a responder on loopback (HTTP, TCP, UDP reflector) and an agent probing
- * it, plus 127.0.0.1 by ICMP where the process may open raw sockets. No config file needed, and
- * nothing to warn about: ICMP is left out (with an info line) where it cannot run.
+ * it, plus 127.0.0.1 by ICMP where the process may open raw or ping sockets. No config file needed,
+ * and nothing to warn about: ICMP is left out (with an info line) where it cannot run.
  */
 export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const logLevel = options.logLevel ?? 'info';
@@ -28,7 +28,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const log = createLogger(logLevel, options.logFormat);
   const responder = await startResponder(demoResponderConfig(process.env[DEMO_TOKEN_ENV]), log.child({ component: 'responder' }));
   const icmp = await PROBERS.icmp.start?.();
-  if (icmp && !icmp.available) log.info({ why: icmp.why }, 'demo: ICMP left out (it needs root or CAP_NET_RAW, and a built socket module); every other probe runs');
+  if (icmp && !icmp.available) log.info({ why: icmp.why }, 'demo: ICMP left out (it needs root or CAP_NET_RAW, or a group in net.ipv4.ping_group_range, and a built socket module); every other probe runs');
   const config = demoAgentConfig(responder.ports, { icmp: icmp?.available ?? true, ...(options.listen ? { listen: options.listen } : {}) });
   await runAgentProcess({ config, logLevel, ...(options.logFormat ? { logFormat: options.logFormat } : {}), onStop: () => responder.stop() });
 }

@@ -10,6 +10,7 @@ export const KINDS = {
   /** Scheduled by cron in the agent's throughput component, never by the interval scheduler. */
   throughput: { runs: 'cron' },
   udp: { runs: 'interval' },
+  dns: { runs: 'interval' },
 } as const satisfies Record<string, { runs: 'interval' | 'cron' }>;
 
 export type ModuleKind = keyof typeof KINDS;

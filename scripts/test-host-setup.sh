@@ -2,8 +2,9 @@
 # Installs the Debian packages the test suite starts for real (root required):
 # network namespaces and shaping, fping/iperf3/traceroute references, tshark (Wireshark dissectors),
 # snmpd, Prometheus and Alertmanager, VictoriaMetrics (the report against a long-term store),
-# Chromium (the HTML report, headless) and dnsmasq (the DNS server of the fault matrix and the resolver
-# tests); and what building and checking the Debian package needs (npm run package:deb, test:package).
+# Chromium (the HTML report, headless) and dnsmasq (the DNS server of the fault matrix, the resolver
+# tests and the DNS probe's tests); and what building and checking the Debian package needs (npm run
+# package:deb, test:package).
 set -euo pipefail
 PACKAGES=(
   iproute2 nftables iputils-ping fping iperf3 libcap2-bin openssl python3

@@ -8,12 +8,14 @@ import { LINK_TERM_DEFAULTS } from '../../lib/link-terms.js';
 import { isValidSenderSize, STAMP_BASE_BYTES, STAMP_MAX_PACKET_BYTES, STAMP_MIN_PADDED_BYTES } from '../../lib/stamp/packet.js';
 import { listenAddress } from '../../web/listen.js';
 import { DEFAULT_MAX_CONCURRENT_SCRAPES } from '../http/scrape-load.js';
+import { encodeName, parseRecordType, RCODES } from '../probes/dns/wire.js';
+import { networkFields, networkSettingsProblem, targetFamilyProblem } from './network-fields.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
 const LABEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Label names the agent sets itself; a target may not override them. */
-export const RESERVED_LABELS = ['site', 'target', 'kind', 'module', 'reason', 'phase', 'direction', 'le', 'class', 'hop', 'address', 'job', 'instance'];
+export const RESERVED_LABELS = ['site', 'target', 'kind', 'module', 'reason', 'phase', 'direction', 'le', 'class', 'section', 'hop', 'address', 'job', 'instance'];
 
 const labelValue = (what: string) =>
   z.string().regex(LABEL_VALUE, `expected ${what}: 1-63 letters, digits, "_", ".", ":" or "-", starting with a letter or digit`);
@@ -40,7 +42,8 @@ export const icmpModuleSchema = z.strictObject({
   /** Echo requests per interval, spread evenly across it. */
   packets: z.number().int().min(1).max(1000).default(10),
   payload_bytes: z.number().int().min(0).max(1472).default(56),
-  ip_version: z.union([z.literal(4), z.literal(6)]).default(4),
+  ...networkFields,
+  ip_version: z.never({ error: 'replaced by preferred_ip_protocol ("ip4" or "ip6") and ip_protocol_fallback (false: only that family)' }).optional(),
 });
 
 export const tcpModuleSchema = z.strictObject({
@@ -49,6 +52,7 @@ export const tcpModuleSchema = z.strictObject({
   timeout: duration({ min: 0.001, max: 60 }).default(3),
   /** Used when the target does not give its own port. */
   port: port.optional(),
+  ...networkFields,
 });
 
 /** 1 MiB by default; at most 64 MiB, since the kept body is held in memory during the attempt. */
@@ -82,6 +86,7 @@ export const httpModuleSchema = z.strictObject({
       insecure_skip_verify: z.boolean().default(false),
     })
     .default({ insecure_skip_verify: false }),
+  ...networkFields,
 });
 
 /** Upload/download tests against the linkmon responder (target url = responder base URL), run on a cron schedule. */
@@ -126,6 +131,7 @@ export const throughputModuleSchema = z
     token_file: z.string().min(1).optional(),
     token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
     tls: httpModuleSchema.shape.tls,
+    ...networkFields,
   })
   .superRefine((module, ctx) => {
     const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
@@ -162,14 +168,63 @@ export const udpModuleSchema = z.strictObject({
     .default(STAMP_BASE_BYTES),
   /** Used when the target does not give its own port. */
   port: port.default(RESPONDER_UDP_PORT),
+  ...networkFields,
 });
 /** Above this a UDP probe is load, not a probe. */
 export const UDP_MAX_PACKETS_PER_SECOND = 1000;
 
+const regularExpressions = z.array(z.string().refine((re) => isValidRegex(re), { message: 'expected a valid regular expression' })).default([]);
+/** blackbox_exporter's RR validation of one section (semantics: agent/probes/dns/validate.ts). */
+const dnsRecordValidationSchema = z
+  .strictObject({
+    fail_if_matches_regexp: regularExpressions,
+    fail_if_not_matches_regexp: regularExpressions,
+    fail_if_all_match_regexp: regularExpressions,
+    fail_if_none_matches_regexp: regularExpressions,
+  })
+  .prefault({});
+export type DnsRecordValidation = z.output<typeof dnsRecordValidationSchema>;
+
+/**
+ * One DNS query per attempt to the resolver or server at the target's host (and port), as
+ * blackbox_exporter's `dns` prober with its field names: UDP, retried over TCP when the answer is
+ * truncated, or TCP throughout; the response code must be one of `valid_rcodes` and each section's
+ * records pass their validation.
+ */
+export const dnsModuleSchema = z.strictObject({
+  kind: z.literal('dns'),
+  interval: duration({ min: 0.1, max: 3600 }).default(30),
+  /** For the whole attempt: resolving the server's name, the query, and a TCP retry after truncation. */
+  timeout: duration({ min: 0.001, max: 60 }).default(5),
+  query_name: z.string().superRefine((name, ctx) => {
+    const problem = domainNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  query_type: z
+    .string()
+    .superRefine((type, ctx) => {
+      if (parseRecordType(type) === undefined) ctx.addIssue({ code: 'custom', message: `expected a record type such as A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT, CAA, ANY or TYPE<number>, got "${type}"` });
+    })
+    .default('A'),
+  query_class: z.enum(['IN', 'CH', 'HS', 'ANY'], { error: 'expected a class: IN, CH, HS or ANY' }).default('IN'),
+  transport_protocol: z.enum(['udp', 'tcp'], { error: 'expected "udp" (retried over TCP when truncated) or "tcp"' }).default('udp'),
+  recursion_desired: z.boolean().default(true),
+  valid_rcodes: z
+    .array(z.enum(RCODES, { error: `expected a response code: ${RCODES.join(', ')}` }))
+    .min(1, 'expected at least one response code')
+    .default(['NOERROR']),
+  validate_answer_rrs: dnsRecordValidationSchema,
+  validate_authority_rrs: dnsRecordValidationSchema,
+  validate_additional_rrs: dnsRecordValidationSchema,
+  /** Used when the target does not give its own port. */
+  port: port.default(53),
+  ...networkFields,
+});
+
 /** Transfer time per direction when a throughput module gives neither bytes nor duration. */
 export const DEFAULT_THROUGHPUT_SECONDS = 10;
 
-export const moduleSchema = z.discriminatedUnion('kind', [icmpModuleSchema, tcpModuleSchema, httpModuleSchema, throughputModuleSchema, udpModuleSchema], {
+export const moduleSchema = z.discriminatedUnion('kind', [icmpModuleSchema, tcpModuleSchema, httpModuleSchema, throughputModuleSchema, udpModuleSchema, dnsModuleSchema], {
   error: (issue) => (issue.code === 'invalid_union' ? `expected kind to be one of: ${MODULE_KINDS.join(', ')}` : undefined),
 });
 
@@ -407,11 +462,15 @@ export const agentConfigSchema = z
       if (module.kind === 'tcp' && target.port === undefined && module.port === undefined) {
         ctx.addIssue({ code: 'custom', path: at('port'), message: `required: module "${target.module}" has no default port` });
       }
-      if (module.kind !== 'tcp' && module.kind !== 'udp' && target.port !== undefined) {
-        ctx.addIssue({ code: 'custom', path: at('port'), message: `only used by tcp and udp modules` });
+      const familyProblem = target.host === undefined ? undefined : targetFamilyProblem(target.host, module);
+      if (familyProblem) ctx.addIssue({ code: 'custom', path: at('host'), message: familyProblem });
+      if (module.kind !== 'tcp' && module.kind !== 'udp' && module.kind !== 'dns' && target.port !== undefined) {
+        ctx.addIssue({ code: 'custom', path: at('port'), message: `only used by tcp, udp and dns modules` });
       }
     });
     for (const [name, module] of Object.entries(config.modules)) {
+      const network = networkSettingsProblem(module);
+      if (network) ctx.addIssue({ code: 'custom', path: ['modules', name, network.field], message: network.message });
       if (module.kind === 'udp' && module.packets / module.interval > UDP_MAX_PACKETS_PER_SECOND) {
         ctx.addIssue({ code: 'custom', path: ['modules', name, 'packets'], message: `expected at most ${UDP_MAX_PACKETS_PER_SECOND} packets per second, got ${module.packets} per ${module.interval}s` });
       }
@@ -488,6 +547,18 @@ function isValidTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Why `name` cannot be a query name (presentation form, "." for the root), or undefined. */
+function domainNameProblem(name: string): string | undefined {
+  const expected = `expected a domain name such as "caid.example.police.uk" (labels of 1-63 letters, digits, "-" or "_", at most 253 characters), got "${name}"`;
+  if (name !== '.' && !/^([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\.?$/.test(name)) return expected;
+  try {
+    encodeName(name);
+  } catch {
+    return expected;
+  }
+  return undefined;
 }
 
 function isValidRegex(source: string): boolean {

@@ -1,6 +1,7 @@
 import { LATENCY_BUCKETS } from '../metrics.js';
 import { LINK_THRESHOLDS } from '../capacity/terms.js';
 import { TRACE_FAILURE_REASONS } from '../path-tracing/trace.js';
+import { DNS_SECTIONS } from '../probes/dns/metrics.js';
 import { FAILURE_REASONS, HTTP_PHASES } from '../probes/types.js';
 import { DISCONTINUITY_CAUSES } from '../snmp/metrics.js';
 import { SNMP_FAILURE_REASONS } from '../snmp/errors.js';
@@ -14,8 +15,8 @@ import type { AgentConfig } from './schema.js';
  */
 export function estimateSeries(config: AgentConfig): number {
   const histogram = LATENCY_BUCKETS.length + 3; // buckets, +Inf, _sum, _count
-  // attempts, failures by reason, success, duration, jitter, last success, cycle duration
-  const generic = 1 + FAILURE_REASONS.length + 1 + histogram + 3;
+  // attempts, failures by reason, success, duration, jitter, last success, cycle duration, IP protocol
+  const generic = 1 + FAILURE_REASONS.length + 1 + histogram + 4;
   const directions = 2;
   const perKind: Record<string, number> = {
     icmp: generic,
@@ -24,10 +25,13 @@ export function estimateSeries(config: AgentConfig): number {
     http: generic + HTTP_PHASES.length + 2,
     // sent, lost, jitter, reordered, duplicates per direction
     udp: generic + 5 * directions,
+    // response code, records per section, TCP fallbacks
+    dns: generic + 1 + DNS_SECTIONS.length + 1,
     // rate, last test, tests, bytes, failures by reason (all but busy), skips by reason; per direction
     throughput: directions * (4 + FAILURE_REASONS.length - 1 + SKIP_REASONS.length),
   };
-  let series = PROCESS_SERIES;
+  // linkmon_icmp_socket_info: one per address family
+  let series = PROCESS_SERIES + (Object.values(config.modules).some((m) => m.kind === 'icmp') ? 2 : 0);
   for (const target of config.targets) series += perKind[config.modules[target.module]?.kind ?? 'icmp'] ?? generic;
   for (const device of config.snmp?.devices ?? []) {
     // success, duration, polls, last success, failures by reason

@@ -1,24 +1,22 @@
 import type { Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
 import { readSecretFile } from '../../lib/config-file.js';
+import { familyChoice } from '../config/network-fields.js';
 import { AttemptDeadline } from './deadline.js';
 import { describeError, reasonFromError } from './reasons.js';
-import { systemResolver, type NameResolver } from './resolver.js';
+import { systemResolver, type AddressFamily, type NameResolver } from './resolver.js';
+import { socketOptionsOf } from './socket-options.js';
+import { resolveTarget } from './target-address.js';
 import { connectWithin } from './tcp-connect.js';
+import { secureWithin, type TlsClientSettings } from './tls-connect.js';
 import { failure, HTTP_PHASES, type HttpDetails, type HttpPhase, type ProbeContext, type ProbeResult, type Prober } from './types.js';
 
 /** Seconds of each phase as far as the attempt got; a phase not reached stays 0. */
 type PhaseSeconds = Record<HttpPhase, number>;
 
-interface TlsSettings {
-  ca: Buffer | undefined;
-  servername: string | undefined;
-  insecure: boolean;
-}
-
 /**
- * HTTP(S) probe with blackbox-style phase timings, on a fresh connection each time. Every step
+ * HTTP(S) probe with blackbox-style phase timings, on a fresh connection each time, in the
+ * module's address family, from its source address and with its DSCP (tcp-connect.ts). Every step
  * (name resolution, connect, TLS handshake, request, body) runs inside one deadline that the
  * prober owns (deadline.ts) and that destroys the connection when it passes. `connect` is the
  * kernel's handshake RTT (tcp-connect.ts); the other phases are taken on the monotonic clock; the
@@ -32,7 +30,8 @@ export async function probeHttp({ target, module, signal }: ProbeContext<'http'>
   const deadline = new AttemptDeadline(module.timeout, signal);
   const phases = Object.fromEntries(HTTP_PHASES.map((p) => [p, 0])) as PhaseSeconds;
   const http: HttpDetails = { statusCode: 0, phaseSeconds: phases };
-  const fail = (reason: Parameters<typeof failure>[0], detail: string) => failure(reason, `${what}: ${detail}`, { http });
+  let ipProtocol: AddressFamily | undefined;
+  const fail = (reason: Parameters<typeof failure>[0], detail: string) => failure(reason, `${what}: ${detail}`, { http, ...(ipProtocol && { ipProtocol }) });
   let mark = process.hrtime.bigint();
   const lap = () => {
     const now = process.hrtime.bigint();
@@ -46,18 +45,19 @@ export async function probeHttp({ target, module, signal }: ProbeContext<'http'>
     const tls = url.protocol === 'https:' ? await tlsSettings(module) : undefined;
     if (typeof tls === 'string') return failure('error', tls, { http });
     lap();
-    const resolved = await resolver.resolve(url.hostname.replace(/^\[|\]$/g, ''), 0, deadline);
+    const resolved = await resolveTarget(resolver, url.hostname.replace(/^\[|\]$/g, ''), familyChoice(module), deadline);
     if ('reason' in resolved) return { ...resolved, http };
     phases.resolve = lap();
+    ipProtocol = resolved.family;
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const connected = await connectWithin(resolved.address, port, deadline, url.host);
-    if ('reason' in connected) return { ...connected, detail: `${what}: ${connected.detail}`, http };
+    const connected = await connectWithin(resolved.address, port, deadline, url.host, socketOptionsOf(module));
+    if ('reason' in connected) return fail(connected.reason, connected.detail);
     lap();
     phases.connect = connected.connectSeconds;
     socket = connected.socket;
     if (tls) {
       const secured = await secureWithin(socket, url.hostname, tls, deadline);
-      if ('reason' in secured) return { ...secured, detail: `${what}: ${secured.detail}`, http };
+      if ('reason' in secured) return fail(secured.reason, secured.detail);
       phases.tls = lap();
       socket = secured.socket;
       if (secured.certExpirySeconds !== undefined) http.certExpirySeconds = secured.certExpirySeconds;
@@ -72,7 +72,7 @@ export async function probeHttp({ target, module, signal }: ProbeContext<'http'>
     const expected = module.expect_status.length > 0 ? module.expect_status.includes(http.statusCode) : http.statusCode >= 200 && http.statusCode < 300;
     if (!expected) return fail('http_status', `status ${http.statusCode}`);
     if (module.expect_body !== undefined && !new RegExp(module.expect_body).test(body)) return fail('body_mismatch', `body does not match /${module.expect_body}/`);
-    return { ok: true, durationSeconds: HTTP_PHASES.reduce((sum, phase) => sum + phases[phase], 0), http };
+    return { ok: true, durationSeconds: HTTP_PHASES.reduce((sum, phase) => sum + phases[phase], 0), http, ipProtocol };
   } catch (err) {
     if (deadline.expired) return fail('timeout', `no complete answer within ${module.timeout}s`);
     return fail(reasonFromError(err), describeError(err));
@@ -84,40 +84,14 @@ export async function probeHttp({ target, module, signal }: ProbeContext<'http'>
 }
 
 /** The module's TLS settings; the CA file is read at each probe, so a rotated file is picked up without a reload. */
-async function tlsSettings(module: ProbeContext<'http'>['module']): Promise<TlsSettings | string> {
+async function tlsSettings(module: ProbeContext<'http'>['module']): Promise<TlsClientSettings | string> {
   let ca: Buffer | undefined;
   if (module.tls.ca_file) {
     const read = await readSecretFile(module.tls.ca_file, 'tls.ca_file');
     if ('problem' in read) return read.problem;
     ca = read;
   }
-  return { ca, servername: module.tls.server_name, insecure: module.tls.insecure_skip_verify };
-}
-
-/** TLS over the connected socket, within the deadline: a server that never answers the ClientHello is a timeout. */
-function secureWithin(socket: Socket, hostname: string, tls: TlsSettings, deadline: AttemptDeadline) {
-  return new Promise<{ socket: TLSSocket; certExpirySeconds?: number } | ReturnType<typeof failure>>((resolve) => {
-    const secure = tlsConnect({
-      socket,
-      servername: tls.servername ?? (isIpLiteral(hostname) ? undefined : hostname),
-      ca: tls.ca,
-      rejectUnauthorized: !tls.insecure,
-      ALPNProtocols: ['http/1.1'],
-    });
-    const finish = (result: { socket: TLSSocket; certExpirySeconds?: number } | ReturnType<typeof failure>) => {
-      removeAbort();
-      secure.removeListener('error', onError);
-      if ('reason' in result) secure.destroy();
-      resolve(result);
-    };
-    const onError = (err: Error) => finish(failure(reasonFromError(err), `TLS handshake: ${describeError(err)}`));
-    const removeAbort = deadline.whenAborted(() => finish(failure('timeout', deadline.expired ? `TLS handshake not complete within ${deadline.timeoutSeconds}s` : 'stopped')));
-    secure.once('error', onError);
-    secure.once('secureConnect', () => {
-      const validTo = secure.getPeerCertificate().valid_to;
-      finish({ socket: secure, ...(validTo ? { certExpirySeconds: Date.parse(validTo) / 1000 } : {}) });
-    });
-  });
+  return { ca, servername: module.tls.server_name, rejectUnauthorized: !module.tls.insecure_skip_verify };
 }
 
 /** undici's connector for one request on the socket this probe already opened (and timed). */
@@ -150,7 +124,5 @@ async function readWithin(response: Dispatcher.ResponseData, limit: number): Pro
   }
   return Buffer.concat(kept).toString('utf8');
 }
-
-const isIpLiteral = (host: string) => /^[\d.]+$/.test(host) || host.includes(':');
 
 export const httpProber: Prober<'http'> = { probe: (ctx) => probeHttp(ctx) };

@@ -1,4 +1,4 @@
-import type { FailureReason } from './types.js';
+import type { FailureReason, ProbeFailure } from './types.js';
 
 /**
  * Maps Node and undici error codes to the closed list of failure reasons. The code is the only
@@ -39,6 +39,17 @@ const REASON_BY_CODE: Record<string, FailureReason> = {
   EADDRNOTAVAIL: 'network',
 };
 
+/**
+ * A probe step's failure (its reason already derived from an error code) handed through a library
+ * that wants an Error, e.g. undici's connector: reasonFromError gives back the step's reason.
+ */
+export class ProbeFailureError extends Error {
+  constructor(readonly failure: ProbeFailure) {
+    super(failure.detail);
+    this.name = 'ProbeFailureError';
+  }
+}
+
 export function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const { code, cause } = err as { code?: unknown; cause?: unknown };
@@ -47,11 +58,21 @@ export function errorCode(err: unknown): string | undefined {
 }
 
 export function reasonFromError(err: unknown): FailureReason {
+  const carried = carriedFailure(err);
+  if (carried) return carried.reason;
   const code = errorCode(err);
   if (code === undefined) return isTimeoutAbort(err) ? 'timeout' : 'error';
   if (REASON_BY_CODE[code]) return REASON_BY_CODE[code];
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';
   return 'network';
+}
+
+/** The ProbeFailureError in `err` or its cause chain (undici wraps some errors). */
+function carriedFailure(err: unknown): ProbeFailure | undefined {
+  for (let at = err, depth = 0; typeof at === 'object' && at !== null && depth < 5; at = (at as { cause?: unknown }).cause, depth += 1) {
+    if (at instanceof ProbeFailureError) return at.failure;
+  }
+  return undefined;
 }
 
 function isTimeoutAbort(err: unknown): boolean {

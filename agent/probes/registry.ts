@@ -1,4 +1,5 @@
 import type { IntervalKind } from '../../lib/kinds.js';
+import { dnsProber } from './dns/prober.js';
 import { httpProber } from './http.js';
 import { icmpProber } from './icmp/prober.js';
 import { tcpProber } from './tcp.js';
@@ -11,4 +12,5 @@ export const PROBERS: { [K in IntervalKind]: Prober<K> } = {
   tcp: tcpProber,
   http: httpProber,
   udp: udpProber,
+  dns: dnsProber,
 };

@@ -1,4 +1,3 @@
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -92,23 +91,6 @@ export class NameResolver {
     }
   }
 
-  /**
-   * A dns.lookup-style function for net.connect's (and undici's connect) `lookup` option, answering
-   * from this resolver within `timeoutSeconds`, so connections made by libraries obey the same rules.
-   */
-  lookupFunction(timeoutSeconds: number, signal: AbortSignal): LookupFunction {
-    return (hostname, options, callback) => {
-      const deadline = new AttemptDeadline(timeoutSeconds, signal);
-      const family = options.family === 4 || options.family === 6 ? options.family : 0;
-      void this.resolve(hostname, family, deadline).then((resolved) => {
-        deadline.clear();
-        if ('reason' in resolved) callback(Object.assign(new Error(resolved.detail), { code: 'ENOTFOUND' }), '', 0);
-        else if (options.all) callback(null, [resolved]);
-        else callback(null, resolved.address, resolved.family);
-      });
-    };
-  }
-
   private fromHostsFile(name: string, family: WantedFamily): ResolvedAddress | undefined {
     const entries = this.hosts.current()?.get(name) ?? (name === 'localhost' || name.endsWith('.localhost') ? LOCALHOST : []);
     return entries.find((entry) => family === 0 || entry.family === family);
@@ -146,9 +128,6 @@ export class NameResolver {
     return records.addresses;
   }
 }
-
-type LookupCallback = ((err: NodeJS.ErrnoException | null, address: string, family: number) => void) & ((err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void);
-export type LookupFunction = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
 interface ResolvedRecords {
   addresses: ResolvedAddress[];

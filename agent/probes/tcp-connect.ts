@@ -1,7 +1,8 @@
-import { Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import type { AttemptDeadline } from './deadline.js';
 import { nativeAddon } from './native/addon.js';
 import { describeError, reasonFromError } from './reasons.js';
+import { connectWithOptions, socketOptionsProblem, type ProbeSocketOptions } from './socket-options.js';
 import { failure, type ProbeFailure } from './types.js';
 
 export interface Connected {
@@ -20,12 +21,15 @@ export interface Connected {
 const HANDSHAKE_DONE = new Set([1, 8]);
 
 /**
- * Opens a TCP connection to `address:port` within the deadline. On expiry (or the caller
- * stopping) the socket is destroyed at once, so no attempt leaves a socket in SYN-SENT behind it.
- * `what` names the target in failure details.
+ * Opens a TCP connection to `address:port` (an IP address) within the deadline, from the module's
+ * source address and interface and with its DSCP on every packet, the SYN included
+ * (socket-options.ts). On expiry (or the caller stopping) the socket is destroyed at once, so no
+ * attempt leaves a socket in SYN-SENT behind it. `what` names the target in failure details.
  */
-export function connectWithin(address: string, port: number, deadline: AttemptDeadline, what: string): Promise<Connected | ProbeFailure> {
+export function connectWithin(address: string, port: number, deadline: AttemptDeadline, what: string, options: ProbeSocketOptions = {}): Promise<Connected | ProbeFailure> {
   if (deadline.signal.aborted) return Promise.resolve(failure('timeout', `connect ${what}: stopped`));
+  const problem = socketOptionsProblem(options);
+  if (problem) return Promise.resolve(failure('error', `connect ${what}: ${problem}`));
   return new Promise((resolve) => {
     const socket = new Socket();
     const started = process.hrtime.bigint();
@@ -47,7 +51,7 @@ export function connectWithin(address: string, port: number, deadline: AttemptDe
     });
     socket.once('connect', onConnect);
     socket.once('error', onError);
-    socket.connect({ host: address, port });
+    connectWithOptions(socket, address, isIP(address) === 6 ? 6 : 4, port, options);
   });
 }
 

@@ -15,6 +15,8 @@ export const FAILURE_REASONS = [
   'tls',
   'http_status',
   'body_mismatch',
+  'dns_rcode',
+  'answer_mismatch',
   /** The target answered, but not with what the protocol expects (e.g. a UDP reflector sending garbage). */
   'invalid_reply',
   /** The HTTP body passed the module's body_size_limit; the probe stopped reading there. */
@@ -37,6 +39,8 @@ export interface HttpDetails {
 
 export interface ProbeSuccess {
   ok: true;
+  /** The address family the attempt used, once its target address was known (linkmon_probe_ip_protocol). */
+  ipProtocol?: 4 | 6;
   /** RTT for ICMP, connect time for TCP, whole request for HTTP. */
   durationSeconds: number;
   http?: HttpDetails;
@@ -44,6 +48,7 @@ export interface ProbeSuccess {
 
 export interface ProbeFailure {
   ok: false;
+  ipProtocol?: 4 | 6;
   reason: FailureReason;
   /** Human-readable detail for logs and the status page; never a metric label. */
   detail: string;

@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DIRECTION_LABEL, THROUGHPUT_DIRECTIONS, type ThroughputDirection } from './transfer.js';
 import { FAILURE_REASONS, type FailureReason, type TargetLabels } from '../probes/types.js';
+import { ipProtocolGauge } from '../metrics.js';
 
 export const SKIP_REASONS = ['overlap', 'busy'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
@@ -22,6 +23,8 @@ export class ThroughputMetrics {
   readonly failures: Counter<string>;
   readonly skipped: Counter<string>;
   readonly testBytes: Counter<string>;
+  /** Shared with the interval kinds (agent/metrics.ts), so never unregistered here. */
+  readonly ipProtocol: Gauge<string>;
   private readonly targets = new Map<string, TargetLabels>();
 
   /** The metrics of this registry, created on first use; recreated if the per-target label names change. */
@@ -57,6 +60,7 @@ export class ThroughputMetrics {
       labelNames: perDirection,
       registers,
     });
+    this.ipProtocol = ipProtocolGauge(registry, labelNames);
     this.tests = new Counter({ name: 'linkmon_throughput_tests_total', help: 'Throughput tests that ran to a result (success or failure); skipped tests are not counted.', labelNames: perDirection, registers });
     this.failures = new Counter({ name: 'linkmon_throughput_test_failures_total', help: 'Throughput tests that failed, by reason.', labelNames: [...perDirection, 'reason'], registers });
     this.skipped = new Counter({
@@ -89,6 +93,7 @@ export class ThroughputMetrics {
   }
 
   private addTarget(labels: TargetLabels): void {
+    this.ipProtocol.set(labels, 0);
     // Every direction's counters exist, whatever the module tests, so sums across targets never miss a series.
     for (const direction of THROUGHPUT_DIRECTIONS) {
       const series = { ...labels, direction: DIRECTION_LABEL[direction] };
@@ -101,6 +106,7 @@ export class ThroughputMetrics {
   }
 
   private removeTarget(labels: TargetLabels): void {
+    this.ipProtocol.remove(labels);
     for (const direction of THROUGHPUT_DIRECTIONS) {
       const series = { ...labels, direction: DIRECTION_LABEL[direction] };
       for (const metric of [this.rate, this.lastTest, this.tests, this.testBytes]) metric.remove(series);
@@ -124,6 +130,10 @@ export class ThroughputMetrics {
 
   recordSkip(labels: TargetLabels, direction: ThroughputDirection, reason: SkipReason): void {
     this.skipped.inc({ ...labels, direction: DIRECTION_LABEL[direction], reason });
+  }
+
+  recordFamily(labels: TargetLabels, family: 4 | 6): void {
+    this.ipProtocol.set(labels, family);
   }
 
   /** A counter of test bytes for one target and direction, for incrementing as bytes flow. */

@@ -15,6 +15,8 @@ export interface DirectionTestOptions {
   /** Shutdown or reload: the transfer and any busy wait stop at once. */
   signal: AbortSignal;
   onBytes?: (bytes: number) => void;
+  /** The address family the test's connections use (linkmon_probe_ip_protocol). */
+  onFamily?: (family: 4 | 6) => void;
 }
 
 export type DirectionTestResult = TransferResult & {
@@ -31,7 +33,7 @@ export async function runThroughputDirection(
   target: TargetConfig,
   module: ThroughputModule,
   direction: ThroughputDirection,
-  { signal, onBytes }: DirectionTestOptions,
+  { signal, onBytes, onFamily }: DirectionTestOptions,
 ): Promise<DirectionTestResult> {
   const credentials = await loadCredentials(module);
   if ('problem' in credentials) return { direction, outcome: 'failed', reason: 'error', detail: credentials.problem, totalBytes: 0, elapsedSeconds: 0, busyAnswers: 0 };
@@ -47,8 +49,10 @@ export async function runThroughputDirection(
     token: credentials.token,
     testId: `${target.name.slice(0, 48)}-${randomBytes(6).toString('hex')}`,
     tls: credentials.tls,
+    network: module,
     signal,
     onBytes,
+    ...(onFamily ? { onFamily } : {}),
   };
   let totalBytes = 0;
   for (let busyAnswers = 0; ; busyAnswers += 1) {

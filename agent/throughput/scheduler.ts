@@ -110,6 +110,7 @@ export class ThroughputScheduler implements AgentComponent {
       const result = await this.runDirection(plan.target, plan.module, direction, {
         signal: this.abort.signal,
         onBytes: metrics.bytesCounter(plan.labels, direction),
+        onFamily: (family) => metrics.recordFamily(plan.labels, family),
       });
       this.record(plan, result);
     }

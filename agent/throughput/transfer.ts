@@ -2,9 +2,12 @@ import { randomFillSync } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { timerMs } from '../../lib/units.js';
+import type { NetworkSettings } from '../config/network-fields.js';
 import { describeError, reasonFromError } from '../probes/reasons.js';
-import { systemResolver } from '../probes/resolver.js';
+import type { AddressFamily } from '../probes/resolver.js';
+import type { TlsClientSettings } from '../probes/tls-connect.js';
 import type { FailureReason } from '../probes/types.js';
+import { moduleConnector } from './connector.js';
 
 export const THROUGHPUT_DIRECTIONS = ['download', 'upload'] as const;
 export type ThroughputDirection = (typeof THROUGHPUT_DIRECTIONS)[number];
@@ -12,11 +15,7 @@ export type ThroughputDirection = (typeof THROUGHPUT_DIRECTIONS)[number];
 /** The metrics' `direction` label: a download flows from the data centre to the site. */
 export const DIRECTION_LABEL = { download: 'dc_to_site', upload: 'site_to_dc' } as const satisfies Record<ThroughputDirection, string>;
 
-export interface TransferTls {
-  ca?: Buffer;
-  servername?: string;
-  rejectUnauthorized: boolean;
-}
+export type TransferTls = TlsClientSettings;
 
 export interface TransferOptions {
   /** Responder base URL; `download` and `upload` are resolved against it. */
@@ -39,6 +38,10 @@ export interface TransferOptions {
    */
   testId?: string;
   tls?: TransferTls;
+  /** The module's address family, source address, interface and DSCP, for every connection (connector.ts). */
+  network?: NetworkSettings;
+  /** The family the connections use, once known. */
+  onFamily?: (family: AddressFamily) => void;
   /** Aborts the transfer (shutdown); the result is then `aborted`. */
   signal?: AbortSignal;
   /** Every payload byte that crosses the socket, warm-up included, as it happens. */
@@ -156,14 +159,13 @@ class TransferRun {
     const pool = new Pool(base.origin, {
       connections: this.streams.length,
       pipelining: 1,
-      connect: {
-        timeout: stallMs,
-        // Names through the agent's resolver (TTL cache, bounded, within the stall timeout), not dns.lookup's thread pool.
-        lookup: systemResolver.lookupFunction(options.stallSeconds, this.controller.signal),
-        ca: options.tls?.ca,
-        servername: options.tls?.servername,
-        rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-      },
+      connect: moduleConnector({
+        network: options.network ?? {},
+        tls: options.tls ?? { rejectUnauthorized: true },
+        timeoutSeconds: options.stallSeconds,
+        signal: this.controller.signal,
+        ...(options.onFamily ? { onFamily: options.onFamily } : {}),
+      }),
       headersTimeout: stallMs,
       bodyTimeout: stallMs,
     });

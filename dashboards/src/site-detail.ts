@@ -1,7 +1,7 @@
 // Site detail, for the engineer who was sent a site: smokeping-style latency per target, loss and
 // jitter (per direction where the UDP probe measures it), probe results, the traced path (hops,
-// changes, where it ends), TCP/HTTP phases, throughput tests, and how much of the HSL's demand the
-// site makes.
+// changes, where it ends), TCP/HTTP phases, DNS answers, throughput tests, and how much of the HSL's
+// demand the site makes.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as HeatmapBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
@@ -10,6 +10,7 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { durationSeconds } from '../../lib/units.js';
 import { ratioOfRates } from '../../alerts/src/promql.js';
 import {
+  COLOURS,
   DASHBOARD_UIDS,
   DATASOURCE,
   alertThresholds,
@@ -299,7 +300,7 @@ function pathNowTable() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// TCP and HTTP
+// TCP, HTTP and DNS
 
 function tcpConnectTimeseries() {
   return withLinkLevels(
@@ -349,6 +350,43 @@ function certExpiryStat() {
     .span(6)
     .thresholds(alertThresholds({ red: 0, amber: TLS_EXPIRY_AMBER_SECONDS }, 'lower'))
     .withTarget(instantQuery(`${agentSeries('linkmon_tls_cert_expiry_timestamp_seconds', TARGETS)} - time()`, '{{target}}'));
+}
+
+function dnsAnswerTimeseries() {
+  return defaultTimeseries()
+    .title('DNS answer time')
+    .description('Median and 95th percentile time from sending the query to the answer, per DNS target (the resolver asked); includes the server\'s own work, so it is not a network RTT.')
+    .unit(units.Seconds)
+    .min(0)
+    .thresholds(neutralThresholds())
+    .withTarget(prometheusQuery(durationQuantile(0.5, 'target, link', `${TARGETS}, kind="dns"`, '$__rate_interval'), '{{target}} median ({{link}})'))
+    .withTarget(prometheusQuery(durationQuantile(0.95, 'target, link', `${TARGETS}, kind="dns"`, '$__rate_interval'), '{{target}} p95 ({{link}})'));
+}
+
+/** DNS response codes worth a name on a stat (RFC 1035, 2136); others show as numbers. */
+const DNS_RCODE_TEXT: Record<string, { text: string; color: string }> = {
+  '-1': { text: 'no answer', color: COLOURS.red },
+  '0': { text: 'NOERROR', color: COLOURS.green },
+  '1': { text: 'FORMERR', color: COLOURS.red },
+  '2': { text: 'SERVFAIL', color: COLOURS.red },
+  '3': { text: 'NXDOMAIN', color: COLOURS.amber },
+  '5': { text: 'REFUSED', color: COLOURS.red },
+};
+
+function dnsRcodeStat() {
+  return defaultStat()
+    .title('DNS response code')
+    .description('Response code of the most recent answer per DNS target; "no answer" when it timed out, was refused or was not a DNS response. Whether a code counts as success is the module\'s valid_rcodes (see Probe failures by reason: dns_rcode).')
+    .unit(units.NoUnit)
+    .span(12)
+    .thresholds(neutralThresholds())
+    .mappings([
+      {
+        type: dashboard.MappingType.ValueToText,
+        options: Object.fromEntries(Object.entries(DNS_RCODE_TEXT).map(([value, { text, color }], index) => [value, { text, color, index }])),
+      },
+    ])
+    .withTarget(instantQuery(agentSeries('linkmon_dns_response_rcode', TARGETS, 'kind="dns"'), '{{target}}'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,11 +609,13 @@ export function siteDetailDashboard(): dashboard.Dashboard {
     .withPanel(pathHopsTimeseries().height(8).span(12))
     .withPanel(pathChangesTimeseries().height(8).span(12))
     .withPanel(pathNowTable())
-    .withRow(new dashboard.RowBuilder('TCP and HTTP'))
+    .withRow(new dashboard.RowBuilder('TCP, HTTP and DNS'))
     .withPanel(tcpConnectTimeseries().height(8).span(12))
     .withPanel(httpPhasesTimeseries().height(8).span(12))
     .withPanel(httpStatusStat().span(12))
     .withPanel(certExpiryStat().span(12))
+    .withPanel(dnsAnswerTimeseries().height(8).span(12))
+    .withPanel(dnsRcodeStat())
     .withRow(new dashboard.RowBuilder('Throughput tests'))
     .withPanel(throughputTimeseries().height(8).span(12))
     .withPanel(throughputShareStat())

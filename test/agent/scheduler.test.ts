@@ -11,7 +11,7 @@ function plan(module: ModuleOf<'icmp'>, prober: Prober<'icmp'>, name = 'gw'): Ta
   return planTarget({ icmp: prober }, 'icmp', module, { name, module: module.kind, host: '198.18.0.1', labels: {} }, { target: name, kind: module.kind })!;
 }
 
-const icmpModule = (packets: number, interval: number, timeout = 1): ModuleOf<'icmp'> => ({ kind: 'icmp', interval, timeout, packets, payload_bytes: 56, ip_version: 4 });
+const icmpModule = (packets: number, interval: number, timeout = 1): ModuleOf<'icmp'> => ({ kind: 'icmp', interval, timeout, packets, payload_bytes: 56 });
 
 /** A prober that records when it was called and answers after `delayMs` (fake time). */
 function recordingProber(result: ProbeResult, delayMs = 0) {

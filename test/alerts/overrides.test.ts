@@ -72,7 +72,7 @@ describe('mixin overrides', () => {
       'loss.short.window: expected a Prometheus duration such as "30s", "5m" or "1h30m", got "5 minutes"',
       'loss.short.for: expected a non-empty string, got number 10',
       'loss.thresholds.bad link!: unknown field (a link name is 1-64 letters, digits, "_", ".", ":" or "-")',
-      'latency.kinds[1]: expected one of icmp, tcp, http, udp, got "throughput"',
+      'latency.kinds[1]: expected one of icmp, tcp, http, udp, dns, got "throughput"',
       'slo.page.windows[0]: expected every field of an entry, missing short, factor',
       'slo.ticket: expected a mapping, got "fast"',
       'capacity.busyHours.days: expected a non-empty list, got a list',

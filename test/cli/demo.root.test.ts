@@ -27,7 +27,7 @@ describe('the demo (linkmon with no arguments), without CAP_NET_RAW', () => {
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as { level: number; msg: string });
     expect(lines.filter((line) => line.level >= 40)).toEqual([]);
-    expect(lines.map((line) => line.msg)).toContain('demo: ICMP left out (it needs root or CAP_NET_RAW, and a built socket module); every other probe runs');
+    expect(lines.map((line) => line.msg)).toContain('demo: ICMP left out (it needs root or CAP_NET_RAW, or a group in net.ipv4.ping_group_range, and a built socket module); every other probe runs');
   });
 
   it('lists every target on the status page with its last result, throughput with its next run, and names the site once', async () => {

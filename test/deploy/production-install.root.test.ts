@@ -6,7 +6,11 @@
 //   - container: the image's entrypoint with only NET_RAW in the bounding set, so ICMP comes from the
 //     file capability on a copy of node (setcap cap_net_raw+ep);
 //   - systemd: ambient CAP_NET_RAW with no_new_privs (AmbientCapabilities=, NoNewPrivileges=);
-//   - no capability at all: ICMP reported unavailable, the rest runs.
+//   - no capability at all, in a network namespace whose net.ipv4.ping_group_range lets nobody open
+//     ping sockets: ICMP through unprivileged ping sockets (still kernel receive timestamps);
+//   - no capability at all, in a namespace with the kernel's default range ("1 0"): ICMP reported
+//     unavailable, saying why, and the rest runs. (Both in their own namespace: a host's range
+//     depends on its distribution, systemd sets "0 2147483647".)
 // With CAP_NET_RAW the ICMP prober must use the addon (kernel receive timestamps), not the raw-socket fallback.
 // Needs root (setpriv, setcap: util-linux and Debian libcap2-bin).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -17,8 +21,10 @@ import { dirname, join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onProcessExit } from '../support/exit-cleanup.js';
+import { createLoopbackNamespace, type LoopbackNamespace } from '../lab/loopback-namespace.js';
 import { metricsUrlFromLog, REPO_ROOT, waitFor } from '../support/linkmon-process.js';
-import { listenOnLoopback } from '../support/ports.js';
+import { bridgeIntoNetns, type NetnsBridge } from '../support/netns-bridge.js';
+import { freeLoopbackPort, listenOnLoopback } from '../support/ports.js';
 
 const NOBODY = '65534';
 const CAP_NET_RAW_MASK = 1n << 13n;
@@ -138,6 +144,11 @@ describe('production install (npm ci --omit=dev + dist), run as nobody with CAP_
   const agents: RunningAgent[] = [];
   let configFile: string;
   let webConfigFile: string;
+  /** For agents in their own namespace: the TCP target is the agent's own listener there. */
+  let namespaceConfigFile: string;
+  let namespaceListenPort: number;
+  const namespaces: LoopbackNamespace[] = [];
+  const bridges: NetnsBridge[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'linkmon-prod-'));
@@ -180,12 +191,23 @@ targets:
   - { name: loopback-tcp, module: tcp, host: 127.0.0.1, port: ${tcpPort} }
 `,
     );
+    // A private namespace has nothing else listening; the port comes from the host's free ports anyway.
+    namespaceListenPort = await freeLoopbackPort();
+    namespaceConfigFile = join(dir, 'agent-netns.yaml');
+    writeFileSync(
+      namespaceConfigFile,
+      readFileSync(configFile, 'utf8')
+        .replace('port: 0 }', `port: ${namespaceListenPort} }`)
+        .replace(`port: ${tcpPort} }`, `port: ${namespaceListenPort} }`),
+    );
     webConfigFile = join(dir, 'web-config.yml');
     writeFileSync(webConfigFile, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('install-secret', 8)}\nauth_excluded_paths: [/healthz]\n`);
   }, 300_000);
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
+    await Promise.all(bridges.map((b) => b.close()));
+    await Promise.all(namespaces.map((ns) => ns.remove()));
     tcpServer?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (addonBuildDir) rmSync(addonBuildDir, { recursive: true, force: true });
@@ -252,17 +274,43 @@ targets:
     await expectKernelTimestamps(agent);
   });
 
-  it('without CAP_NET_RAW: ICMP is reported unavailable and everything else runs', async () => {
-    const agent = launch(asNobody(['--inh-caps=-all', '--bounding-set=-all'], ['sh', join(dir, 'bin/linkmon'), ...agentArgs()]));
-    const url = await metricsUrlFromLog(agent);
+  /** The agent as nobody with no capability at all, in a fresh namespace with this ping_group_range; its /metrics through a bridge. */
+  const launchInNamespace = async (suffix: string, pingGroupRange: string) => {
+    const ns = await createLoopbackNamespace(suffix, { pingGroupRange });
+    namespaces.push(ns);
+    const agent = launch([
+      'ip', 'netns', 'exec', ns.name,
+      ...asNobody(['--inh-caps=-all', '--bounding-set=-all'], ['sh', join(dir, 'bin/linkmon'), 'agent', '--config', namespaceConfigFile, '--web.config.file', webConfigFile]),
+    ]);
+    await metricsUrlFromLog(agent);
+    const bridge = await bridgeIntoNetns(ns.name, namespaceListenPort);
+    bridges.push(bridge);
+    return { agent, url: `http://${bridge.hostPort}/metrics` };
+  };
+
+  it('no capability, ping_group_range allows nobody: ICMP through unprivileged ping sockets', async () => {
+    const { agent, url } = await launchInNamespace('pingok', `${NOBODY} ${NOBODY}`);
+    const text = await scrapeUntil(url, 'ICMP and TCP successes', icmpWorks);
+    expect(sample(text, 'linkmon_prober_available', { kind: 'icmp' })).toBe(1);
+    expect(sample(text, 'linkmon_icmp_socket_info', { ip_version: '4', socket: 'ping', timestamps: 'kernel' })).toBe(1);
+    expect(sample(text, 'linkmon_probe_success', { target: 'loopback-icmp' })).toBe(1);
+    expect(procStatus(agent.child.pid!)).toMatchObject({ uid: NOBODY, capEff: 0n });
+    expect(await logEntry(agent, 'icmp prober ready')).toMatchObject({ kind: 'icmp', timestamps: 'kernel', ipv4_socket: 'ping', ipv6_socket: 'ping' });
+  });
+
+  it('no capability, outside ping_group_range: ICMP is reported unavailable, saying why, and everything else runs', async () => {
+    const { agent, url } = await launchInNamespace('pingno', '1 0');
     const text = await scrapeUntil(url, 'TCP successes', (t) => (sample(t, 'linkmon_probe_duration_seconds_count', { target: 'loopback-tcp' }) ?? 0) > 0);
     expect(sample(text, 'linkmon_prober_available', { kind: 'icmp' })).toBe(0);
     expect(sample(text, 'linkmon_prober_available', { kind: 'tcp' })).toBe(1);
     expect(sample(text, 'linkmon_probe_success', { target: 'loopback-tcp' })).toBe(1);
     expect(sample(text, 'linkmon_probe_duration_seconds_count', { target: 'loopback-icmp' }) ?? 0).toBe(0);
+    expect(text).not.toContain('linkmon_icmp_socket_info{');
     expect(procStatus(agent.child.pid!)).toMatchObject({ uid: NOBODY, capEff: 0n });
-    expect(agent.output()).toContain('icmp probes are unavailable and will not run; all other probes continue');
-    expect(agent.output()).toContain('CAP_NET_RAW');
+    const unavailable = agent.output().split('\n').filter((line) => line.includes('icmp probes are unavailable and will not run; all other probes continue'));
+    expect(unavailable).toHaveLength(1);
+    expect(unavailable[0]).toContain('CAP_NET_RAW');
+    expect(unavailable[0]).toContain('net.ipv4.ping_group_range (1 0)');
     expect(agent.output()).not.toContain('icmp prober ready');
   });
 });

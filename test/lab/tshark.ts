@@ -1,5 +1,6 @@
 // Captures packets in a lab namespace and decodes them with Wireshark's dissectors (Debian
 // package tshark), for tests that check a wire format against an independent implementation.
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,60 @@ export async function capture(lab: Lab, ns: string, iface: string, captureFilter
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Captures on `iface` inside `ns` (any namespace: `spawn` runs argv in it, e.g. lab.spawn) while
+ * `during` runs, then returns the values of `fields` (tshark -e names) of each packet matching
+ * `displayFilter`, one row per packet ('' for a field the packet lacks).
+ */
+export async function captureFields(
+  spawn: (ns: string, argv: string[], options: SpawnOptions) => ChildProcess,
+  ns: string,
+  iface: string,
+  captureFilter: string,
+  during: () => Promise<void>,
+  fields: readonly string[],
+  displayFilter = '',
+): Promise<string[][]> {
+  const dir = mkdtempSync(join(tmpdir(), 'linkmon-tshark-'));
+  const file = join(dir, 'capture.pcapng');
+  try {
+    const child = spawn(ns, ['tshark', '-q', '-i', iface, '-f', captureFilter, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // tshark logs "Capture started" once dumpcap captures ("Capturing on" comes before that); bounded by 20 s.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tshark did not start capturing on ${ns}/${iface}: ${stderr}`)), 20_000);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('Capture started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then(() => reject(new Error(`tshark exited before capturing on ${ns}/${iface}: ${stderr}`)));
+    });
+    try {
+      await during();
+    } finally {
+      // Packets still in libpcap's buffer when the capture is interrupted are lost (measured: a ping
+      // sent just before SIGINT never reached the file); dumpcap hands buffers over within its
+      // 250 ms timeout, so wait a second before stopping it.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    const { stdout } = await run(['tshark', '-r', file, ...(displayFilter ? ['-Y', displayFilter] : []), '-T', 'fields', '-E', 'separator=/t', ...fields.flatMap((f) => ['-e', f])]);
+    return stdout
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => line.split('\t'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const ATTRIBUTE = /(\w+)="([^"]*)"/g;

@@ -45,3 +45,23 @@ export function killOnProcessExit(child: ChildProcess): void {
   });
   child.once('exit', unregister);
 }
+
+/**
+ * Returns stop() for a child the test started: SIGTERM, SIGKILL if it has not exited within
+ * `graceMs`, resolved once it has exited. Until then killOnProcessExit() covers a crash.
+ */
+export function gracefulStop(child: ChildProcess, graceMs = 3000): () => Promise<void> {
+  killOnProcessExit(child);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+}

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { onProcessExit } from './exit-cleanup.js';
+import { gracefulStop } from './exit-cleanup.js';
 import { freeLoopbackUdpPort } from './ports.js';
 
 export interface Snmpd {
@@ -23,19 +23,12 @@ export async function startSnmpd(community: string): Promise<Snmpd> {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MIBDIRS: join(dir, 'no-mibs') },
   });
-  const unregister = onProcessExit(() => child.kill('SIGKILL'));
+  const stopChild = gracefulStop(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
-    unregister();
+    await stopChild();
     rmSync(dir, { recursive: true, force: true });
   };
   // Ready when it answers sysUpTime; bounded to 40 tries (about 10 s).

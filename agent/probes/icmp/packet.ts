@@ -1,8 +1,9 @@
 import type { FailureReason } from '../types.js';
 
 /**
- * ICMP echo packets and the replies a raw socket hands back. Pure functions, no sockets.
- * IPv4 raw sockets deliver the IP header in front of the ICMP message; IPv6 raw sockets do not.
+ * ICMP echo packets and the replies a socket hands back. Pure functions, no sockets.
+ * IPv4 raw sockets deliver the IP header in front of the ICMP message; IPv6 raw sockets and ping
+ * sockets (both families) do not.
  */
 export type IpVersion = 4 | 6;
 
@@ -58,17 +59,18 @@ export type EchoAnswer =
   | { kind: 'error'; identifier: number; sequence: number; type: number; code: number; destination: Buffer };
 
 /**
- * Parses what a raw ICMP socket received. Returns undefined for anything that is not an echo
- * reply or an error quoting an echo request (e.g. our own requests seen on loopback, truncated
- * or foreign packets). Identifier and sequence are still to be matched by the caller.
+ * Parses what an ICMP socket received; `withIpHeader` when the IPv4 header comes first (IPv4 raw
+ * sockets). Returns undefined for anything that is not an echo reply or an error quoting an echo
+ * request (e.g. our own requests seen on loopback, truncated or foreign packets). Identifier and
+ * sequence are still to be matched by the caller.
  */
-export function parseEchoAnswer(version: IpVersion, packet: Buffer): EchoAnswer | undefined {
-  const icmpStart = version === 4 ? ipv4HeaderLength(packet) : 0;
+export function parseEchoAnswer(version: IpVersion, packet: Buffer, withIpHeader = version === 4): EchoAnswer | undefined {
+  const icmpStart = withIpHeader ? ipv4HeaderLength(packet) : 0;
   if (icmpStart === undefined || packet.length < icmpStart + ICMP_HEADER_BYTES) return undefined;
   const type = packet[icmpStart]!;
   const code = packet[icmpStart + 1]!;
   if (type === ECHO_REPLY[version]) {
-    const source = version === 4 ? packet.subarray(12, 16) : undefined;
+    const source = withIpHeader ? packet.subarray(12, 16) : undefined;
     return { kind: 'reply', identifier: packet.readUInt16BE(icmpStart + 4), sequence: packet.readUInt16BE(icmpStart + 6), source };
   }
   if (!ERROR_TYPES[version].has(type)) return undefined;
@@ -76,6 +78,15 @@ export function parseEchoAnswer(version: IpVersion, packet: Buffer): EchoAnswer 
   const request = version === 4 ? quotedIpv4Request(quoted) : quotedIpv6Request(quoted);
   if (!request) return undefined;
   return { kind: 'error', type, code, ...request };
+}
+
+/**
+ * An ICMP error from a ping socket's error queue: the kernel gives type and code apart, the
+ * destination of the request as an address, and the request itself from its ICMP header on.
+ */
+export function parseQueuedError(version: IpVersion, type: number, code: number, destination: Buffer, request: Buffer): EchoAnswer | undefined {
+  const quoted = quotedEchoRequest(version, request, 0, destination);
+  return quoted && { kind: 'error', type, code, ...quoted };
 }
 
 function ipv4HeaderLength(packet: Buffer): number | undefined {

@@ -90,6 +90,7 @@ export function openRawSocketIcmp(version: IpVersion, onPacket: IcmpReceiver): I
 
   const noop = () => {};
   return {
+    type: 'raw',
     timestamps: 'event-loop',
     send(packet, address) {
       const sentAt = process.hrtime.bigint();

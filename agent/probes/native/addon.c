@@ -7,12 +7,14 @@ napi_value icmp_socket_init(napi_env env, napi_value exports);
 napi_value ttl_probe_init(napi_env env, napi_value exports);
 napi_value udp_socket_init(napi_env env, napi_value exports);
 napi_value tcp_info_init(napi_env env, napi_value exports);
+napi_value socket_options_init(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   icmp_socket_init(env, exports);
   ttl_probe_init(env, exports);
   udp_socket_init(env, exports);
   tcp_info_init(env, exports);
+  socket_options_init(env, exports);
   return exports;
 }
 

@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { IpVersion } from '../icmp/packet.js';
-import type { IcmpReceiver } from '../icmp/socket.js';
+import type { IcmpSocketType } from '../icmp/socket.js';
 
 /** What the N-API addon (this folder's C sources, built by `npm run build:native`) exports. */
 export interface NativeAddon {
-  /** icmp_socket.c: a raw ICMP socket whose replies carry the kernel's receive time. */
+  /** icmp_socket.c: a raw or ping ICMP socket whose replies carry the kernel's receive time. */
   icmp: {
-    open(family: IpVersion, onPacket: IcmpReceiver): object;
+    /** A ping socket's handle carries the echo identifier the kernel gave it. */
+    open(family: IpVersion, type: IcmpSocketType, onMessage: IcmpMessageReceiver, options?: NativeSocketOptions): { identifier?: number };
     send(handle: object, packet: Buffer, address: string): bigint;
     close(handle: object): void;
   };
@@ -20,7 +21,7 @@ export interface NativeAddon {
   };
   /** udp_socket.c: a connected UDP socket whose datagrams carry the kernel's receive time. */
   udp: {
-    open(family: IpVersion, onEvent: UdpSocketReceiver): object;
+    open(family: IpVersion, onEvent: UdpSocketReceiver, options?: NativeSocketOptions): object;
     connect(handle: object, address: string, port: number): void;
     send(handle: object, packet: Buffer): bigint;
     close(handle: object): void;
@@ -29,10 +30,27 @@ export interface NativeAddon {
   tcp: {
     info(fd: number): { state: number; rttMicros: number; totalRetrans: number };
   };
+  /** socket_options.c: DSCP and interface on a socket Node created, before it sends (throws with `code`). */
+  sockopt: {
+    apply(fd: number, family: IpVersion, options: { dscp?: number; device?: string }): void;
+  };
+}
+
+/** A module's marking, interface and source address for the addon's own sockets (socket_options.h). */
+export interface NativeSocketOptions {
+  dscp?: number;
+  device?: string;
+  source?: string;
 }
 
 /** What a timestamped UDP socket hands back: a datagram and its kernel receive time, or a receive error's `code` (e.g. ECONNREFUSED). */
 export type UdpSocketReceiver = (packet: Buffer | undefined, receivedNs: bigint, errorCode: string | undefined) => void;
+
+/**
+ * What an ICMP socket hands back: a packet as received, or (ping sockets) from the error queue the
+ * request an ICMP error quoted, its sender and `queuedError`.
+ */
+export type IcmpMessageReceiver = (packet: Buffer, source: string, receivedNs: bigint, queuedError?: { type: number; code: number; destination: string }) => void;
 
 /**
  * What a TTL probe socket hands back: an ICMP error quoting one of our probes (`payload`), sent by

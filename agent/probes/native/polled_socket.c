@@ -68,6 +68,21 @@ int receive_message(polled_socket *s, int flags, received_message *m) {
   return 1;
 }
 
+const struct sock_extended_err *queued_error(received_message *m) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m->msg); c; c = CMSG_NXTHDR(&m->msg, c)) {
+    int v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+    int v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+    if (v4 || v6) return (const struct sock_extended_err *)CMSG_DATA(c);
+  }
+  return NULL;
+}
+
+void clear_pending_error(int fd) {
+  int pending;
+  socklen_t length = sizeof pending;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length);
+}
+
 void address_text(const struct sockaddr *address, char *text, size_t size) {
   text[0] = '\0';
   if (address->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)address)->sin_addr, text, size);
@@ -96,6 +111,7 @@ int socket_address(int family, char *address, uint16_t port, struct sockaddr_sto
 }
 
 napi_value send_timed(napi_env env, polled_socket *s, const void *data, size_t length, const struct sockaddr_storage *to, socklen_t to_length) {
+  clear_pending_error(s->fd);
   uint64_t sent = clock_ns(CLOCK_MONOTONIC);
   if (sendto(s->fd, data, length, 0, (const struct sockaddr *)to, to_length) < 0) return throw_errno(env, errno, "sendto");
   napi_value result;
@@ -103,19 +119,21 @@ napi_value send_timed(napi_env env, polled_socket *s, const void *data, size_t l
   return result;
 }
 
-int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback) {
-  size_t argc = 2;
-  napi_value argv[2];
+int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback, napi_value *options) {
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t version;
   napi_valuetype type = napi_undefined;
-  if (argc == 2) napi_typeof(env, argv[1], &type);
-  if (argc != 2 || napi_get_value_int32(env, argv[0], &version) != napi_ok || (version != 4 && version != 6) || type != napi_function) {
+  if (argc >= 2) napi_typeof(env, argv[1], &type);
+  int argc_ok = argc == 2 || (argc == 3 && options != NULL);
+  if (!argc_ok || napi_get_value_int32(env, argv[0], &version) != napi_ok || (version != 4 && version != 6) || type != napi_function) {
     throw_type(env, usage);
     return -1;
   }
   *family = version == 4 ? AF_INET : AF_INET6;
   *callback = argv[1];
+  if (options) *options = argc == 3 ? argv[2] : NULL;
   return 0;
 }
 

@@ -7,7 +7,8 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <time.h> // before linux/errqueue.h, which uses struct timespec
+#include <linux/errqueue.h>
 #include <uv.h>
 
 typedef struct {
@@ -49,11 +50,28 @@ typedef struct {
 /** recvmsg(MSG_DONTWAIT | flags) into `m`: 1 when a message was read, 0 when none was waiting (or on error). */
 int receive_message(polled_socket *s, int flags, received_message *m);
 
+/**
+ * The error of a message read from the error queue (its IP_RECVERR / IPV6_RECVERR control
+ * message: origin, ICMP type and code, SO_EE_OFFENDER), or NULL when it carries none.
+ */
+const struct sock_extended_err *queued_error(received_message *m);
+
+/**
+ * Reads (and so clears) the socket's pending error. With IP_RECVERR every ICMP error sets it, and
+ * on a raw socket some ICMP errors do ("administratively prohibited"); the next sendto() would
+ * return it instead of sending, blaming an earlier packet's answer on this one.
+ */
+void clear_pending_error(int fd);
+
 /** The printable address of an IPv4 or IPv6 socket address; "" otherwise. */
 void address_text(const struct sockaddr *address, char *text, size_t size);
 
-/** The (family: 4 | 6, callback) arguments of an open() call, or -1 with a TypeError thrown (`usage` shows the call). */
-int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback);
+/**
+ * The (family: 4 | 6, callback[, options]) arguments of an open() call, or -1 with a TypeError
+ * thrown (`usage` shows the call). `options` NULL: the call takes none; else set to the third
+ * argument, or NULL when it was not given.
+ */
+int polled_socket_open_args(napi_env env, napi_callback_info info, const char *usage, int *family, napi_value *callback, napi_value *options);
 
 /** socket(family, type, protocol), non-blocking, with SO_TIMESTAMPNS on: the fd, or -1 with errno set. */
 int timestamped_socket(int family, int type, int protocol);
@@ -81,7 +99,10 @@ void polled_socket_call(polled_socket *s, size_t argc, napi_value *argv);
  */
 int socket_address(int family, char *address, uint16_t port, struct sockaddr_storage *to, socklen_t *to_length);
 
-/** sendto() on `s`, returning (as a BigInt) the CLOCK_MONOTONIC ns read just before; throws with `code` on failure. */
+/**
+ * sendto() on `s` after clear_pending_error(), returning (as a BigInt) the CLOCK_MONOTONIC ns read
+ * just before; throws with `code` on failure.
+ */
 napi_value send_timed(napi_env env, polled_socket *s, const void *data, size_t length, const struct sockaddr_storage *to, socklen_t to_length);
 
 /** Sets exports[name] = { open, send, close }, close being polled_socket's own. */

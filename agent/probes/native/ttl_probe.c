@@ -18,8 +18,6 @@
 // Times are CLOCK_MONOTONIC nanoseconds, the clock of process.hrtime.bigint().
 #define _GNU_SOURCE
 #include <errno.h>
-#include <time.h> // before linux/errqueue.h, which uses struct timespec
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <unistd.h>
 #include "polled_socket.h"
@@ -53,11 +51,8 @@ static int read_one(polled_socket *s, int flags) {
     deliver(s, m.data, m.length, from, "reply", 0, 0, m.received_ns, 0);
     return 1;
   }
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg); c; c = CMSG_NXTHDR(&m.msg, c)) {
-    int v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
-    int v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
-    if (!v4 && !v6) continue;
-    struct sock_extended_err *ee = (struct sock_extended_err *)CMSG_DATA(c);
+  const struct sock_extended_err *ee = queued_error(&m);
+  if (ee) {
     int icmp = ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6;
     if (icmp) address_text(SO_EE_OFFENDER(ee), from, sizeof from);
     deliver(s, m.data, m.length, from, icmp ? "icmp" : "local", ee->ee_type, ee->ee_code, m.received_ns, (int)ee->ee_errno);
@@ -80,7 +75,7 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
 static napi_value open_socket(napi_env env, napi_callback_info info) {
   int family;
   napi_value on_message;
-  if (polled_socket_open_args(env, info, "open(family: 4 | 6, onMessage: function)", &family, &on_message) != 0) return NULL;
+  if (polled_socket_open_args(env, info, "open(family: 4 | 6, onMessage: function)", &family, &on_message, NULL) != 0) return NULL;
   int fd = timestamped_socket(family, SOCK_DGRAM, IPPROTO_UDP);
   if (fd < 0) return throw_errno(env, errno, "socket(SOCK_DGRAM, IPPROTO_UDP)");
   int on = 1;
@@ -112,11 +107,6 @@ static napi_value send_probe(napi_env env, napi_callback_info info) {
   if (socket_address(s->family, address, (uint16_t)port, &to, &to_length) != 0) return throw_errno(env, EINVAL, s->family == AF_INET ? "send: not an IPv4 address" : "send: not an IPv6 address");
   int set = s->family == AF_INET ? setsockopt(s->fd, SOL_IP, IP_TTL, &ttl, sizeof ttl) : setsockopt(s->fd, SOL_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
   if (set < 0) return throw_errno(env, errno, "setsockopt(IP_TTL)");
-  // With IP_RECVERR every ICMP error also sets the socket's pending error, which the next sendto()
-  // would return instead of sending: an earlier probe's answer is not this probe's failure.
-  int pending;
-  socklen_t pending_length = sizeof pending;
-  getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &pending, &pending_length);
   return send_timed(env, s, data, length, &to, to_length);
 }
 

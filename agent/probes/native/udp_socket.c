@@ -8,7 +8,9 @@
 // use it (agent/probes/timestamped-udp.ts is the TypeScript side).
 //
 // JavaScript API (N-API, exports.udp):
-//   open(family: 4 | 6, onEvent) -> handle
+//   open(family: 4 | 6, onEvent, options?) -> handle
+//     options: the module's { dscp?, device?, source? } (socket_options.h), set before connect, so
+//     every datagram carries them
 //     onEvent(packet: Buffer, receivedNs: bigint, undefined) for a datagram;
 //     onEvent(undefined, receivedNs, code: string) for a receive error on the connected socket
 //       (an ICMP port unreachable from the peer comes back as ECONNREFUSED)
@@ -22,6 +24,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 #include "polled_socket.h"
+#include "socket_options.h"
 
 #define MAX_PER_WAKEUP 64
 
@@ -60,10 +63,18 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 
 static napi_value open_socket(napi_env env, napi_callback_info info) {
   int family;
-  napi_value callback;
-  if (polled_socket_open_args(env, info, "open(family: 4 | 6, onEvent)", &family, &callback) < 0) return NULL;
+  napi_value callback, options_arg;
+  if (polled_socket_open_args(env, info, "open(family: 4 | 6, onEvent, options?)", &family, &callback, &options_arg) < 0) return NULL;
+  native_socket_options options;
+  if (native_read_socket_options(env, options_arg, family, 1, &options) < 0) return NULL;
   int fd = timestamped_socket(family, SOCK_DGRAM, IPPROTO_UDP);
   if (fd < 0) return throw_errno(env, errno, "socket(SOCK_DGRAM) with SO_TIMESTAMPNS");
+  const char *what = NULL;
+  int err = native_apply_socket_options(fd, family, &options, &what);
+  if (err) {
+    close(fd);
+    return throw_errno(env, err, what);
+  }
   return polled_socket_start(env, fd, family, callback, "linkmon:udp", on_readable);
 }
 

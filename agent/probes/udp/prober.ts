@@ -1,7 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { familyChoice } from '../../config/network-fields.js';
 import type { TargetConfig } from '../../config/schema.js';
 import { AttemptDeadline, DEADLINE_PASSED } from '../deadline.js';
 import { systemResolver, type NameResolver } from '../resolver.js';
+import { socketOptionsOf } from '../socket-options.js';
 import { failure, type KindMetrics, type ModuleOf, type ProbeContext, type ProbeResult, type Prober, type TargetLabels } from '../types.js';
 import type { ReflectorMode } from './loss.js';
 import { DIRECTIONS, UdpSession, type Direction, type UdpSessionEvents } from './session.js';
@@ -78,7 +80,7 @@ interface SessionEntry {
 
 /** What a target's session was opened with; a reload that changes any of it opens a new session. */
 function sessionKey(target: TargetConfig, module: ModuleOf<'udp'>): string {
-  return JSON.stringify([target.host, target.port ?? module.port, module.packet_bytes]);
+  return JSON.stringify([target.host, target.port ?? module.port, module.packet_bytes, familyChoice(module), socketOptionsOf(module)]);
 }
 
 const NO_METRICS: UdpSessionEvents = { settled: () => {}, reordered: () => {}, duplicate: () => {}, jitter: () => {}, reflectorMode: () => {} };
@@ -114,7 +116,16 @@ export function createUdpProber(options: { resolver?: NameResolver; transport?: 
     const events = metrics?.eventsFor(ctx.labels) ?? NO_METRICS;
     // Opening (name resolution included) is part of the attempt that needs it and obeys its deadline.
     const opening = UdpSession.open(
-      { host: ctx.target.host ?? '', port: ctx.target.port ?? ctx.module.port, packetBytes: ctx.module.packet_bytes, events, resolver, ...(options.transport ? { transport: options.transport } : {}) },
+      {
+        host: ctx.target.host ?? '',
+        port: ctx.target.port ?? ctx.module.port,
+        packetBytes: ctx.module.packet_bytes,
+        events,
+        resolver,
+        family: familyChoice(ctx.module),
+        socketOptions: socketOptionsOf(ctx.module),
+        ...(options.transport ? { transport: options.transport } : {}),
+      },
       deadline,
     );
     const entry: SessionEntry = { key: sessionKey(ctx.target, ctx.module), opening, labels: ctx.labels };

@@ -4,7 +4,10 @@ import { timerMs } from '../../../lib/units.js';
 import { JitterEstimator } from '../../stats/jitter.js';
 import type { AttemptDeadline } from '../deadline.js';
 import { describeError, reasonFromError } from '../reasons.js';
-import type { NameResolver } from '../resolver.js';
+import type { FamilyChoice } from '../../config/network-fields.js';
+import type { AddressFamily, NameResolver } from '../resolver.js';
+import type { ProbeSocketOptions } from '../socket-options.js';
+import { resolveTarget } from '../target-address.js';
 import { failure, type ProbeResult } from '../types.js';
 import { DirectionalLoss, type DirectionTally, type ReflectorMode } from './loss.js';
 import { probeIndex, ReplyAnalysis, wireSeq, type Direction } from './replies.js';
@@ -28,6 +31,10 @@ export interface UdpSessionOptions {
   packetBytes: number;
   events: UdpSessionEvents;
   resolver: NameResolver;
+  /** The module's address family (preferred_ip_protocol, ip_protocol_fallback, source_ip_address). */
+  family: FamilyChoice;
+  /** The module's source address, interface and DSCP, on every packet of the session. */
+  socketOptions: ProbeSocketOptions;
   /** For tests and benches; the agent uses 'auto' (kernel receive timestamps when the addon is built). */
   transport?: UdpTransport;
 }
@@ -69,16 +76,20 @@ export class UdpSession {
 
   private socket!: ReflectorSocket;
 
-  private constructor(readonly options: UdpSessionOptions) {}
+  private constructor(
+    readonly options: UdpSessionOptions,
+    /** The session's address family (linkmon_probe_ip_protocol). */
+    readonly family: AddressFamily,
+  ) {}
 
   /**
    * Resolves the host once (within the opening attempt's deadline) and connects a socket to it; a
    * failure is a probe result, not a throw.
    */
   static async open(options: UdpSessionOptions, deadline: AttemptDeadline): Promise<UdpSession | ProbeResult> {
-    const resolved = await options.resolver.resolve(options.host, 0, deadline);
+    const resolved = await resolveTarget(options.resolver, options.host, options.family, deadline);
     if ('reason' in resolved) return resolved;
-    const session = new UdpSession(options);
+    const session = new UdpSession(options, resolved.family);
     try {
       session.socket = await openReflectorSocket(
         resolved.address,
@@ -89,15 +100,20 @@ export class UdpSession {
           onError: (err) => session.failInFlight(failure(reasonFromError(err), `${options.host}:${options.port}: ${describeError(err)}`)),
         },
         options.transport,
+        options.socketOptions,
       );
     } catch (err) {
-      return failure(reasonFromError(err), `connect ${options.host}:${options.port}: ${describeError(err)}`);
+      return failure(reasonFromError(err), `open a socket to ${options.host}:${options.port}: ${describeError(err)}`, { ipProtocol: resolved.family });
     }
     return session;
   }
 
-  /** Sends one packet and resolves with its RTT, or a failure once `timeoutSeconds` has passed. */
-  send(timeoutSeconds: number, signal: AbortSignal): Promise<ProbeResult> {
+  /** Sends one packet and resolves with its RTT, or a failure once `timeoutSeconds` has passed; either says the session's family. */
+  async send(timeoutSeconds: number, signal: AbortSignal): Promise<ProbeResult> {
+    return { ...(await this.sendPacket(timeoutSeconds, signal)), ipProtocol: this.family };
+  }
+
+  private sendPacket(timeoutSeconds: number, signal: AbortSignal): Promise<ProbeResult> {
     if (this.closed) return Promise.resolve(failure('error', 'UDP session closed'));
     if (signal.aborted) return Promise.resolve(failure('timeout', 'probe aborted (agent stopping or reloading)'));
     this.clock.refresh();
@@ -187,7 +203,7 @@ export class UdpSession {
     this.inFlight.delete(k);
     clearTimeout(probe.timer);
     this.updateJitter(reply, sentWall, this.clock.wallNs(rxMonoNs));
-    probe.resolve({ ok: true, durationSeconds: Number(roundTripNs(rxMonoNs - probe.txMonoNs, reply)) / 1e9 });
+    probe.resolve({ ok: true, durationSeconds: Number(roundTripNs(rxMonoNs - probe.txMonoNs, reply)) / 1e9});
     this.report();
   }
 

@@ -50,7 +50,7 @@ describe('config defaults', () => {
     );
     expect(config.listen).toEqual({ address: '0.0.0.0', port: 9470, max_requests: 40 });
     expect(config.log.level).toBe('info');
-    expect(config.modules.icmp).toEqual({ kind: 'icmp', interval: 10, timeout: 2, packets: 10, payload_bytes: 56, ip_version: 4 });
+    expect(config.modules.icmp).toEqual({ kind: 'icmp', interval: 10, timeout: 2, packets: 10, payload_bytes: 56 });
     expect(config.modules.web).toMatchObject({ kind: 'http', interval: 30, timeout: 10, method: 'GET', expect_status: [], tls: { insecure_skip_verify: false } });
     expect(config.targets[0]!.labels).toEqual({});
   });

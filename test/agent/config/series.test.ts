@@ -20,12 +20,14 @@ modules:
   web: { kind: http, interval: 1h, timeout: 1s }
   udp: { kind: udp, interval: 1h, timeout: 1s, packets: 1, port: ${udp} }
   bulk: { kind: throughput, schedule: "0 0 1 1 *", token_env: UNSET_IN_TESTS }
+  dns: { kind: dns, interval: 1h, timeout: 1s, query_name: lab.test, port: ${udp} }
 targets:
   - { name: t1, module: tcp, host: 127.0.0.1, labels: { link: hsl } }
   - { name: t2, module: tcp, host: 127.0.0.1 }
   - { name: h1, module: web, url: "http://127.0.0.1:${tcp}/" }
   - { name: u1, module: udp, host: 127.0.0.1 }
   - { name: b1, module: bulk, url: "http://127.0.0.1:${tcp}" }
+  - { name: d1, module: dns, host: 127.0.0.1 }
 snmp:
   devices:
     - { name: r1, address: 127.0.0.1, port: ${snmp}, version: v2c, community_env: UNSET_IN_TESTS, timeout: 100ms, retries: 0, interval: 1h,

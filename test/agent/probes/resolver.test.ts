@@ -68,7 +68,7 @@ describe('name resolution through DNS (dnsmasq)', () => {
   let dns: Dnsmasq;
   let noCache: Dnsmasq;
   beforeAll(async () => {
-    [dns, noCache] = await Promise.all([startDnsmasq({ 'portal.caid.test': '198.18.7.7' }, 1), startDnsmasq({ 'portal.caid.test': '198.18.7.8' }, 0)]);
+    [dns, noCache] = await Promise.all([startDnsmasq({ records: ['--host-record=portal.caid.test,198.18.7.7'], ttlSeconds: 1 }), startDnsmasq({ records: ['--host-record=portal.caid.test,198.18.7.8'], ttlSeconds: 0 })]);
   });
   afterAll(async () => {
     await Promise.all([dns?.stop(), noCache?.stop()]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressBytes, buildEchoRequest, failureForError, internetChecksum, parseEchoAnswer } from '../../../../agent/probes/icmp/packet.js';
+import { addressBytes, buildEchoRequest, failureForError, internetChecksum, parseEchoAnswer, parseQueuedError } from '../../../../agent/probes/icmp/packet.js';
 
 /** An IPv4 header (no options unless `ihlWords` > 5) in front of `payload`. */
 function ipv4(source: string, destination: string, protocol: number, payload: Buffer, ihlWords = 5): Buffer {
@@ -145,6 +145,38 @@ describe('parseEchoAnswer (IPv6, no IP header)', () => {
   it('ignores errors quoting another protocol', () => {
     const quoted = ipv6('2001:db8::1', '2001:db8::99', 17, Buffer.alloc(8));
     expect(parseEchoAnswer(6, icmp(1, 4, Buffer.concat([Buffer.alloc(4), quoted])))).toBeUndefined();
+  });
+});
+
+describe('ping sockets (SOCK_DGRAM): no IP header, errors from the error queue', () => {
+  const request = buildEchoRequest(4, 0x0abc, 5, 56);
+
+  it('reads an IPv4 echo reply without an IP header; the source comes from recvmsg', () => {
+    const reply = Buffer.from(request);
+    reply[0] = 0;
+    expect(parseEchoAnswer(4, reply, false)).toEqual({ kind: 'reply', identifier: 0x0abc, sequence: 5, source: undefined });
+    // Read as if it had an IP header, the same bytes are no packet at all.
+    expect(parseEchoAnswer(4, reply)).toBeUndefined();
+  });
+
+  it('matches a queued error by the quoted request and its destination', () => {
+    const destination = addressBytes('198.18.9.9')!;
+    expect(parseQueuedError(4, 3, 13, destination, request.subarray(0, 8))).toEqual({
+      kind: 'error',
+      type: 3,
+      code: 13,
+      identifier: 0x0abc,
+      sequence: 5,
+      destination,
+    });
+    const v6 = buildEchoRequest(6, 0x0def, 6, 0);
+    expect(parseQueuedError(6, 1, 3, addressBytes('fd00::10')!, v6)).toMatchObject({ kind: 'error', identifier: 0x0def, sequence: 6 });
+  });
+
+  it('ignores a queued error whose quote is not an echo request or is truncated', () => {
+    const destination = addressBytes('198.18.9.9')!;
+    expect(parseQueuedError(4, 3, 1, destination, Buffer.alloc(8))).toBeUndefined();
+    expect(parseQueuedError(4, 3, 1, destination, request.subarray(0, 6))).toBeUndefined();
   });
 });
 

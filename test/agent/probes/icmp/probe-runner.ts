@@ -7,7 +7,10 @@ import type { ModuleOf, ProbeResult, ProberAvailability } from '../../../../agen
 
 export interface RunnerProbe {
   host: string;
-  ip_version?: 4 | 6;
+  /** The module's source_ip_address, source_interface and dscp. */
+  source_ip_address?: string;
+  source_interface?: string;
+  dscp?: number;
   timeout?: number;
   payload_bytes?: number;
 }
@@ -32,7 +35,7 @@ const signal = new AbortController().signal;
 const results = availability.available
   ? await Promise.all(
       spec.probes.map((p) => {
-        const module: ModuleOf<'icmp'> = { kind: 'icmp', interval: 10, timeout: p.timeout ?? 1, packets: 1, payload_bytes: p.payload_bytes ?? 56, ip_version: p.ip_version ?? 4 };
+        const module: ModuleOf<'icmp'> = { kind: 'icmp', interval: 10, timeout: p.timeout ?? 1, packets: 1, payload_bytes: p.payload_bytes ?? 56, source_ip_address: p.source_ip_address, source_interface: p.source_interface, dscp: p.dscp };
         return prober.probe({ target: { name: p.host.replace(/[^A-Za-z0-9]/g, '_'), module: 'icmp', host: p.host, labels: {} }, module, labels: {}, signal });
       }),
     )

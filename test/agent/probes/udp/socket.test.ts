@@ -56,6 +56,21 @@ describe('reflector socket with kernel receive timestamps', () => {
     expect(eventLoop.rttMs).toBeGreaterThanOrEqual(STALL_MS);
   });
 
+  it('binds the source address on either transport; DSCP or an interface on node:dgram is refused, not dropped silently', async () => {
+    const handlers = { onMessage: () => {}, onError: () => {} };
+    for (const transport of ['kernel', 'dgram'] as const) {
+      const socket = await openReflectorSocket('127.0.0.1', 4, port, handlers, transport, { source: '127.0.0.1' });
+      socket.close();
+      await expect(openReflectorSocket('127.0.0.1', 4, port, handlers, transport, { source: '192.0.2.1' })).rejects.toMatchObject({ code: 'EADDRNOTAVAIL' });
+    }
+    const marked = await openReflectorSocket('127.0.0.1', 4, port, handlers, 'kernel', { dscp: 46 });
+    marked.close();
+    const refused = await openReflectorSocket('127.0.0.1', 4, port, handlers, 'dgram', { dscp: 46 }).catch((err: NodeJS.ErrnoException) => err);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as NodeJS.ErrnoException).code).toBeUndefined();
+    expect((refused as Error).message).toMatch(/DSCP 46: node:dgram sets neither/);
+  });
+
   it('reports an ICMP port unreachable from the peer as ECONNREFUSED, and keeps receiving afterwards', async () => {
     const port = await freeLoopbackUdpPort();
     const events: string[] = [];
