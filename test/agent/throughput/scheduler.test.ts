@@ -1,5 +1,6 @@
 // The throughput scheduler with real node-cron timing (6-field, every-second schedules) against
 // loopback servers that count concurrent tests. Each case takes a few seconds of wall time.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -92,6 +93,25 @@ describe('throughput scheduler (node-cron)', () => {
     expect(await metricValue(registry, 'linkmon_throughput_test_failures_total', { ...series, reason: 'timeout' })).toBe(0);
     expect(await metricValue(registry, 'linkmon_throughput_bytes_per_second', series)).toBeGreaterThan(0);
     expect(await metricValue(registry, 'linkmon_throughput_test_bytes_total', series)).toBeGreaterThan(0);
+  });
+
+  it('starts a tick the event loop reached late instead of dropping it (node-cron drops a tick over 1 s late by default)', async () => {
+    const server = new CountingServer();
+    const url = await server.listen();
+    cleanups.push(() => server.close());
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const metrics = ThroughputMetrics.on(new Registry(), ['target', 'kind']);
+    const scheduler = new ThroughputScheduler([plan(url, { schedule: '*/4 * * * * *', duration: '300ms' })], { metrics, log });
+    cleanups.push(() => scheduler.stop());
+    const tick = Math.ceil((Date.now() + 1500) / 4000) * 4000;
+    scheduler.start();
+    await sleep(tick - 200 - Date.now());
+    // The loop is held from just before the tick until ~2.3 s after it, as a loaded box can.
+    const until = performance.now() + 2500;
+    while (performance.now() < until);
+    await waitFor('the late tick to run its test', () => (server.requests >= 1 ? true : undefined), 5_000);
+    expect(warnings.filter((line) => line.includes('tick missed'))).toEqual([]);
   });
 
   it('aborts a running test on stop() and starts no more', async () => {
