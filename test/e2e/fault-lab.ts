@@ -66,6 +66,8 @@ export interface FaultLab {
   /** Down and up the site's link every `everyMs` for `forMs`. */
   flapLink(forMs: number, everyMs: number): Promise<void>;
   responderKill(): void;
+  /** Resolves once a throughput transfer to the responder has moved 256 KiB in the direction, as the dc's kernel counts it. */
+  responderTransferUnderWay(direction: 'download' | 'upload'): Promise<void>;
   responderStart(): Promise<void>;
   responderPause(paused: boolean): void;
   closeAgentStdout(): void;
@@ -242,6 +244,15 @@ export async function startFaultLab(): Promise<FaultLab> {
       if (!up) await lab.exec(lab.wan, ['ip', 'link', 'set', 'site1', 'up']);
     },
     responderKill: () => responder?.kill('SIGKILL'),
+    responderTransferUnderWay: async (direction) => {
+      // Watched in the kernel (ss), not asked of the responder or timed on the agent's schedule: on a
+      // loaded box both lag by seconds. Bounded by three of the agent's 10 s test cycles.
+      const counter = direction === 'download' ? /bytes_sent:(\d+)/g : /bytes_received:(\d+)/g;
+      await waitFor(`a ${direction} under way`, async () => {
+        const { stdout } = await lab.exec(lab.dc, ['ss', '-tniH', 'state', 'established', `( sport = :${RESPONDER.http} )`]);
+        return [...stdout.matchAll(counter)].some((match) => Number(match[1]) >= 256 * 1024) ? true : undefined;
+      }, 35_000, 50);
+    },
     responderStart,
     responderPause: (paused) => responder?.kill(paused ? 'SIGSTOP' : 'SIGCONT'),
     closeAgentStdout: () => agent.child.stdout?.destroy(),

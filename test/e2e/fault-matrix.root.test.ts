@@ -94,18 +94,16 @@ describe('fault matrix and soak (network lab, real processes)', () => {
       })();
 
       // Throughput tests start on the wall clock's tens of seconds (`*/10 * * * * *`, no spread) and
-      // move 3 s each way: download from +0 s, upload from about +3.1 s. Faults are timed on that
-      // clock, not on polling the responder, which lags by seconds on a loaded box.
+      // move 3 s each way: download first, then upload. The kills wait for a transfer the kernel
+      // sees moving; the stall is timed on that clock, as it must catch a test before it starts.
       const responderFaults = (async () => {
         const nextCycle = (notBefore = Date.now() + 1000) => Math.ceil(notBefore / 10_000) * 10_000;
         const at = (ms: number) => sleep(Math.max(0, ms - Date.now()));
         const before = await lab.scrape();
-        const killedDownload = nextCycle();
-        await at(killedDownload + 1000);
+        await lab.responderTransferUnderWay('download');
         lab.responderKill();
         await lab.responderStart();
-        const killedUpload = nextCycle();
-        await at(killedUpload + 4800);
+        await lab.responderTransferUnderWay('upload');
         lab.responderKill();
         await lab.responderStart();
         // Hung from just before the test: its connection is accepted by the kernel, nothing answers.
