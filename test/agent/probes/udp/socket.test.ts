@@ -5,8 +5,12 @@ import { nativeAddon } from '../../../../agent/probes/native/addon.js';
 import { openReflectorSocket, type UdpTransport } from '../../../../agent/probes/udp/socket.js';
 import { freeLoopbackUdpPort } from '../../../support/ports.js';
 
-/** How long the echo keeps the event loop busy after answering: what a /metrics render would do. */
-const STALL_MS = 50;
+/**
+ * How long the echo keeps the event loop busy after answering: what a /metrics render would do. Long
+ * enough that the box cannot fake it: at 50 ms, a run beside stress-ng took 50.9 ms for the echo's
+ * own answer (the process waiting for a core), not for the stall.
+ */
+const STALL_MS = 250;
 
 describe('reflector socket with kernel receive timestamps', () => {
   let echo: Socket;
