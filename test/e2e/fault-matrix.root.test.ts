@@ -21,6 +21,19 @@ interface Window {
   seconds: number;
 }
 
+/**
+ * Scrapes until `done` holds, for at most three of the agent's 10 s throughput cycles; if it never
+ * does, the test that asserts it fails with the counters it saw.
+ */
+async function waitForThroughput(lab: FaultLab, what: string, done: (samples: ExpositionSample[]) => boolean): Promise<void> {
+  const until = Date.now() + 35_000;
+  while (Date.now() < until) {
+    if (done(await lab.scrape())) return;
+    await sleep(500);
+  }
+  console.log(`fault matrix: no ${what} within 35 s`);
+}
+
 const delta = (from: ExpositionSample[], to: ExpositionSample[], name: string, labels: Record<string, string>) => sumSamples(to, name, labels) - sumSamples(from, name, labels);
 const failures = (w: Window, target: string, reason?: string) => delta(w.on, w.off, 'linkmon_probe_failures_total', { target, ...(reason ? { reason } : {}) });
 const successes = (from: ExpositionSample[], to: ExpositionSample[], target: string) =>
@@ -93,12 +106,11 @@ describe('fault matrix and soak (network lab, real processes)', () => {
         await window('SNMP device slow', 4, 4, () => lab.snmp('slow'), () => lab.snmp('up'));
       })();
 
-      // Throughput tests start on the wall clock's tens of seconds (`*/10 * * * * *`, no spread) and
-      // move 3 s each way: download first, then upload. The kills wait for a transfer the kernel
-      // sees moving; the stall is timed on that clock, as it must catch a test before it starts.
+      // Throughput tests run every 10 s (`*/10 * * * * *`, no spread), 3 s each way: download, then
+      // upload. Each fault waits for what it needs instead of a point on that clock (on a loaded box
+      // the agent's tests start seconds late): the kills for a transfer the kernel sees moving (ss in
+      // the dc), the stall for the agent to count the timeout it causes; each wait is bounded.
       const responderFaults = (async () => {
-        const nextCycle = (notBefore = Date.now() + 1000) => Math.ceil(notBefore / 10_000) * 10_000;
-        const at = (ms: number) => sleep(Math.max(0, ms - Date.now()));
         const before = await lab.scrape();
         await lab.responderTransferUnderWay('download');
         lab.responderKill();
@@ -106,18 +118,17 @@ describe('fault matrix and soak (network lab, real processes)', () => {
         await lab.responderTransferUnderWay('upload');
         lab.responderKill();
         await lab.responderStart();
-        // Hung from just before the test: its connection is accepted by the kernel, nothing answers.
-        // (Stopped 1 s into a 3 s transfer, the socket buffers drained for ~1 s more and the test
-        // reached its duration before the 2 s no-progress timeout: a slow test, not a failure.)
-        const stalled = nextCycle();
-        await at(stalled - 500);
+        // Hung: connections are accepted by the kernel, nothing answers.
+        const timeoutsBefore = sumSamples(await lab.scrape(), 'linkmon_throughput_test_failures_total', { target: TARGETS.throughput, direction: 'dc_to_site', reason: 'timeout' });
         lab.responderPause(true);
-        await at(stalled + 5500);
+        await waitForThroughput(lab, 'a stalled download counted as timeout', (samples) =>
+          sumSamples(samples, 'linkmon_throughput_test_failures_total', { target: TARGETS.throughput, direction: 'dc_to_site', reason: 'timeout' }) > timeoutsBefore);
         lab.responderPause(false);
-        const clean = nextCycle();
-        await at(clean + 8000);
+        const resumed = Date.now() / 1000;
+        await waitForThroughput(lab, 'a clean test in each direction after the faults', (samples) =>
+          ['dc_to_site', 'site_to_dc'].every((direction) => sumSamples(samples, 'linkmon_throughput_last_test_timestamp_seconds', { target: TARGETS.throughput, direction }) >= resumed));
         throughputFailures = [before, await lab.scrape()];
-        throughputCleanAfter = clean / 1000;
+        throughputCleanAfter = resumed;
       })();
       await Promise.all([probeFaults, responderFaults]);
 
