@@ -1,13 +1,8 @@
 #!/usr/bin/env node
+// Each command imports what it runs when it runs: the agent never loads the responder, the demo or
+// the web config parser it was not asked for (bench/results/memory-analysis.md).
 import { ConfigError } from '../lib/config-file.js';
-import { loadConfigFile } from '../agent/config/load.js';
-import { runDemo } from './demo.js';
-import { runThroughputNow } from './throughput.js';
-import { validateConfigFile } from './validate.js';
 import { logFormatSchema, logLevelSchema, type LogFormat, type LogLevel } from '../lib/log.js';
-import { runAgentProcess } from '../agent/process.js';
-import { runResponderProcess } from '../responder/process.js';
-import { loadWebConfig } from '../web/config-load.js';
 import { LINKMON_VERSION } from '../lib/version.js';
 import { REPORT_USAGE } from '../report/args.js';
 import { runReport } from '../report/main.js';
@@ -130,11 +125,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const listen = listenAddressOption(options);
   if (listen && command !== 'demo') throw new UsageError('--web.listen-address is for the demo; the agent listens where its config says (listen:)');
   // A bad web config stops the process before anything starts probing (exit 2, like a bad config).
-  const webConfig = webConfigFile ? await loadWebConfig(webConfigFile) : undefined;
+  const webConfig = webConfigFile ? await (await import('../web/config-load.js')).loadWebConfig(webConfigFile) : undefined;
   switch (command) {
     case 'validate': {
       const file = requireConfig(command, options);
-      process.stdout.write(`${await validateConfigFile(file)}\n`);
+      const { validateConfigFile } = await import('./validate.js');
+      process.stdout.write(`${await validateConfigFile(file)}
+`);
       if (webConfig) {
         process.stdout.write(`${webConfigFile}: valid (${webConfig.tls ? `TLS, client auth ${webConfig.tls.clientAuth}` : 'no TLS'}, ${webConfig.users.size} basic auth users)\n`);
       }
@@ -142,21 +139,24 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'agent': {
       const file = requireConfig(command, options);
+      const [{ loadConfigFile }, { runAgentProcess }] = await Promise.all([import('../agent/config/load.js'), import('../agent/process.js')]);
       await runAgentProcess({ configFile: file, config: await loadConfigFile(file), ...logging, ...(webConfigFile ? { webConfigFile } : {}) });
       return -1;
     }
     case 'responder': {
       const file = requireConfig(command, options);
+      const { runResponderProcess } = await import('../responder/process.js');
       await runResponderProcess({ configFile: file, ...logging, ...(webConfigFile ? { webConfigFile } : {}) });
       return -1;
     }
     case 'throughput': {
       const target = options.get('--target');
+      const { runThroughputNow } = await import('./throughput.js');
       await runThroughputNow(requireConfig(command, options), { stdin: flags.has('--stdin'), ...(target ? { target } : {}) });
       return 0;
     }
     case 'demo':
-      await runDemo({ ...logging, ...(listen ? { listen } : {}) });
+      await (await import('./demo.js')).runDemo({ ...logging, ...(listen ? { listen } : {}) });
       return -1;
     default:
       throw new UsageError(`unknown command "${command}"`);
