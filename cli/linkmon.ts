@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 // Each command imports what it runs when it runs: the agent never loads the responder, the demo or
 // the web config parser it was not asked for (bench/results/memory-analysis.md).
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../lib/config-file.js';
 import { logFormatSchema, logLevelSchema, type LogFormat, type LogLevel } from '../lib/log.js';
 import { LINKMON_VERSION } from '../lib/version.js';
 import { REPORT_USAGE } from '../report/args.js';
 import { runReport } from '../report/main.js';
+
+// undici parses HTTP with llhttp, compiled to WebAssembly: V8 compiles it with Liftoff and then again
+// with TurboFan in the background, and that second compile holds ~35 MiB for a moment (the demo's peak
+// RSS 126 -> 95 MiB without it) and costs more CPU than a 100 Mbit/s throughput test then saves by
+// parsing faster (bench/results/memory-analysis.md). V8 reads this flag when it compiles a module, and
+// nothing has compiled WebAssembly yet when this runs.
+setFlagsFromString('--liftoff-only');
 
 const USAGE = `linkmon ${LINKMON_VERSION}: link-health monitoring agent and Prometheus exporter
 

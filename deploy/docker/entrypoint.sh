@@ -17,6 +17,9 @@ CAP_NET_RAW=13
 bounding=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
 case "${1:-}" in
   agent | "")
+    # V8's young generation capped as in deploy/systemd/linkmon-agent.service (the measurement is there);
+    # a NODE_OPTIONS given to the container comes after it, so it can override it.
+    export NODE_OPTIONS="--max-semi-space-size=2${NODE_OPTIONS:+ $NODE_OPTIONS}"
     if [ -n "$bounding" ] && [ $(( (0x$bounding >> CAP_NET_RAW) & 1 )) -eq 1 ] && [ -x "$node_net_raw" ]; then
       node="$node_net_raw"
     fi
