@@ -1,7 +1,7 @@
 // Shared plumbing of the ICMP benches: compiling and starting the agent harness, fping, throwaway
 // namespaces, and writing results. Root required (raw sockets, namespaces).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLoopbackNamespace as createLabLoopbackNamespace } from '../test/lab/loopback-namespace.js';
@@ -119,6 +119,15 @@ export async function createLoopbackNamespace(suffix: string): Promise<string> {
 }
 
 export { removeNamespace };
+
+/**
+ * The agent's V8 flags as deployed: NODE_OPTIONS of deploy/systemd/linkmon-agent.service (the container
+ * entrypoint sets the same, test/deploy/node-options.test.ts), so a bench measures the agent that ships.
+ */
+export function deployedAgentNodeFlags(): string[] {
+  const unit = readFileSync(fileURLToPath(new URL('../deploy/systemd/linkmon-agent.service', import.meta.url)), 'utf8');
+  return (/^Environment=NODE_OPTIONS=(.+)$/m.exec(unit)?.[1] ?? '').split(/\s+/).filter(Boolean);
+}
 
 export function machineNote(): string {
   return `${cpus().length} CPU (${cpus()[0]?.model ?? 'unknown'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; shared with other engineers' work`;
