@@ -43,10 +43,10 @@ export interface RunningHarness {
   result: Promise<HarnessOutput>;
 }
 
-/** `wrapper` goes between `ip netns exec NS` and node, e.g. setpriv to run as another user. */
-export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = [], wrapper: string[] = []): RunningHarness {
+/** `wrapper` goes between `ip netns exec NS` and node, e.g. setpriv to run as another user; `env` is added to this process's. */
+export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = [], wrapper: string[] = [], env: Record<string, string> = {}): RunningHarness {
   const argv = inNetns(ns, [...wrapper, process.execPath, ...nodeFlags, HARNESS_COMPILED, JSON.stringify(spec)]);
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   killOnProcessExit(child);
   let stdout = '';
   let stderr = '';
@@ -121,12 +121,18 @@ export async function createLoopbackNamespace(suffix: string): Promise<string> {
 export { removeNamespace };
 
 /**
- * The agent's V8 flags as deployed: NODE_OPTIONS of deploy/systemd/linkmon-agent.service (the container
- * entrypoint sets the same, test/deploy/node-options.test.ts), so a bench measures the agent that ships.
+ * The agent's environment as deployed (the Environment= lines of deploy/systemd/linkmon-agent.service,
+ * which the container entrypoint repeats: test/deploy/node-options.test.ts), so a bench measures the
+ * agent that ships.
  */
-export function deployedAgentNodeFlags(): string[] {
+export function deployedAgentEnvironment(): Record<string, string> {
   const unit = readFileSync(fileURLToPath(new URL('../deploy/systemd/linkmon-agent.service', import.meta.url)), 'utf8');
-  return (/^Environment=NODE_OPTIONS=(.+)$/m.exec(unit)?.[1] ?? '').split(/\s+/).filter(Boolean);
+  return Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** "NAME=value NAME=value", for result notes. */
+export function describeEnvironment(env: Record<string, string>): string {
+  return Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ') || 'no extra environment';
 }
 
 export function machineNote(): string {

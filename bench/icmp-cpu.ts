@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inNetns, run } from '../test/lab/run.js';
-import { compiledPath, compileForBench, compileHarness, createLoopbackNamespace, deployedAgentNodeFlags, machineNote, removeNamespace, runFping, sleep, startHarness, writeResults } from './icmp-bench-support.js';
+import { compiledPath, compileForBench, compileHarness, createLoopbackNamespace, deployedAgentEnvironment, describeEnvironment, machineNote, removeNamespace, runFping, sleep, startHarness, writeResults } from './icmp-bench-support.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '50' }, scrape: { type: 'string', default: '15' } } });
 const seconds = Number(values.seconds);
@@ -19,7 +19,7 @@ const targetCount = Number(values.targets);
 const scrapeEverySeconds = Number(values.scrape);
 const WARMUP_SECONDS = 10;
 const FLOOR = 'bench/lib/icmp-floor.ts';
-const AGENT_FLAGS = deployedAgentNodeFlags();
+const AGENT_ENV = deployedAgentEnvironment();
 const targets = Array.from({ length: targetCount }, (_, i) => `127.0.1.${i + 1}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'linkmon-icmp-cpu-'));
@@ -48,8 +48,8 @@ try {
   const floorRun = run(inNetns(floorNs, [process.execPath, compiledPath(FLOOR), JSON.stringify({ targets: targetCount, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds })]), {
     timeoutMs: (WARMUP_SECONDS + seconds + 60) * 1000,
   }).then(({ stdout }) => JSON.parse(stdout) as { probes: number; replies: number; cpuSeconds: number });
-  const harness = startHarness(agentNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true }, AGENT_FLAGS);
-  const rawHarness = startHarness(rawNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true, transport: 'raw-socket' }, AGENT_FLAGS);
+  const harness = startHarness(agentNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true }, [], [], AGENT_ENV);
+  const rawHarness = startHarness(rawNs, { configFile, warmupSeconds: WARMUP_SECONDS, measureSeconds: seconds, serveMetrics: true, transport: 'raw-socket' }, [], [], AGENT_ENV);
   const urls = await Promise.all([harness, rawHarness].map(async (h) => ((await h.event('listening')) as { url: string }).url));
   await Promise.all([harness.event('measuring'), rawHarness.event('measuring')]);
   console.log(`agents (${harnessPath}) measuring for ${seconds} s; fping starts now in ${fpingNs}`);
@@ -81,7 +81,7 @@ try {
     machine: machineNote(),
     workload: { targets: targetCount, probesPerSecondPerTarget: 1, seconds, scrapeEverySeconds, scrapes },
     agent: {
-      how: `Agent class (config → ProbeScheduler → IcmpProber → AgentMetrics, default process metrics, /metrics server) compiled to dist/, node ${AGENT_FLAGS.join(' ') || '(no flags)'} as deployed`,
+      how: `Agent class (config → ProbeScheduler → IcmpProber → AgentMetrics, default process metrics, /metrics server) compiled to dist/, plain node with the deployed ${describeEnvironment(AGENT_ENV)}`,
       timestamps: agent.timestamps,
       probes: agent.attempts,
       lost: agent.failures,

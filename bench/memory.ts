@@ -14,7 +14,7 @@
 // the demo <= 80 MiB.
 // Root required (namespaces, raw sockets); Debian prometheus-smokeping-prober and curl.
 // Usage: npx tsx bench/memory.ts [--seconds 360] [--short 60] [--targets 50] [--scrape 15]
-//        [--agent-flags "V8 flags for the two agents", default: as deployed] [--name memory]
+//        [--agent-flags="more V8 flags for the two agents"] [--plain: without the deployed environment] [--name memory]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { inNetns, run } from '../test/lab/run.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { metricsUrlFromLog, waitFor } from '../test/support/linkmon-process.js';
-import { compiledPath, compileForBench, createLoopbackNamespace, deployedAgentNodeFlags, machineNote, removeNamespace, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
+import { compiledPath, compileForBench, createLoopbackNamespace, deployedAgentEnvironment, describeEnvironment, machineNote, removeNamespace, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
 import type { MemoryReport } from './lib/memory-report.js';
 
 const { values } = parseArgs({
@@ -32,7 +32,8 @@ const { values } = parseArgs({
     short: { type: 'string', default: '60' },
     targets: { type: 'string', default: '50' },
     scrape: { type: 'string', default: '15' },
-    'agent-flags': { type: 'string' },
+    'agent-flags': { type: 'string', default: '' },
+    plain: { type: 'boolean', default: false },
     name: { type: 'string', default: 'memory' },
   },
 });
@@ -40,8 +41,10 @@ const seconds = Number(values.seconds);
 const shortSeconds = Math.min(Number(values.short), seconds);
 const targetCount = Number(values.targets);
 const scrapeEverySeconds = Number(values.scrape);
-// The agents get the V8 flags they are deployed with unless told otherwise; the demo, run by hand, none.
-const agentFlags = values['agent-flags'] === undefined ? deployedAgentNodeFlags() : values['agent-flags'].split(/\s+/).filter(Boolean);
+// The two agents run with the environment they are deployed with (NODE_OPTIONS, MALLOC_ARENA_MAX) unless
+// --plain, plus any --agent-flags; the demo, run by hand, with neither.
+const agentFlags = values['agent-flags'].split(/\s+/).filter(Boolean);
+const agentEnv = values.plain ? {} : deployedAgentEnvironment();
 const CLI = 'cli/linkmon.ts';
 const PRELOAD = 'bench/lib/memory-report.ts';
 const SMOKEPING = '/usr/bin/prometheus-smokeping-prober';
@@ -114,13 +117,13 @@ function smokepingConfig(packetsPerSecond: number): string {
 const dir = mkdtempSync(join(tmpdir(), 'linkmon-memory-'));
 const started: Measured[] = [];
 
-function start(name: string, what: string, runtime: 'node' | 'go', ns: string, argv: string[], options: { report?: boolean } = {}): Measured {
+function start(name: string, what: string, runtime: 'node' | 'go', ns: string, argv: string[], options: { report?: boolean; env?: Record<string, string> } = {}): Measured {
   const memoryFile = runtime === 'node' && options.report !== false ? join(dir, `${name}.jsonl`) : undefined;
   const command = inNetns(ns, argv);
   // `ip netns exec` execs the command, so the child's pid is the measured process itself.
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...(memoryFile ? { LINKMON_BENCH_MEMORY_FILE: memoryFile } : {}) },
+    env: { ...process.env, ...options.env, ...(memoryFile ? { LINKMON_BENCH_MEMORY_FILE: memoryFile } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   killOnProcessExit(child);
@@ -176,8 +179,8 @@ try {
     namespaces.push(name);
     return name;
   };
-  const agent1 = start('agent-1', `agent, ${targetCount} ICMP targets at 1/s`, 'node', await ns('mem1'), [...nodeWithPreload, ...agentFlags, cliPath, 'agent', '--config', join(dir, 'agent-1.yaml')]);
-  const agent10 = start('agent-10', `agent, ${targetCount} ICMP targets at 10/s`, 'node', await ns('mem10'), [...nodeWithPreload, ...agentFlags, cliPath, 'agent', '--config', join(dir, 'agent-10.yaml')]);
+  const agent1 = start('agent-1', `agent, ${targetCount} ICMP targets at 1/s`, 'node', await ns('mem1'), [...nodeWithPreload, ...agentFlags, cliPath, 'agent', '--config', join(dir, 'agent-1.yaml')], { env: agentEnv });
+  const agent10 = start('agent-10', `agent, ${targetCount} ICMP targets at 10/s`, 'node', await ns('mem10'), [...nodeWithPreload, ...agentFlags, cliPath, 'agent', '--config', join(dir, 'agent-10.yaml')], { env: agentEnv });
   const demo = start('demo', 'the demo (5 kinds, responder in-process)', 'node', await ns('memdemo'), [...nodeWithPreload, cliPath]);
   const smokeping = (packetsPerSecond: number, nsName: string) =>
     start(`smokeping-${packetsPerSecond}`, `smokeping_prober, ${targetCount} targets at ${packetsPerSecond}/s`, 'go', nsName, [
@@ -241,8 +244,9 @@ try {
   });
   const result = {
     machine: machineNote(),
-    command: `npx tsx bench/memory.ts --seconds ${seconds} --short ${shortSeconds} --targets ${targetCount} --scrape ${scrapeEverySeconds}${values['agent-flags'] === undefined ? '' : ` --agent-flags "${values['agent-flags']}"`}`,
+    command: `npx tsx bench/memory.ts --seconds ${seconds} --short ${shortSeconds} --targets ${targetCount} --scrape ${scrapeEverySeconds}${values.plain ? ' --plain' : ''}${agentFlags.length ? ` --agent-flags="${agentFlags.join(' ')}"` : ''}`,
     agentNodeFlags: agentFlags,
+    agentEnvironment: agentEnv,
     load: { atStart: loadAtStart, atEnd: loadAtEnd, mean1min: loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length, max1min: Math.max(...loadSamples) },
     scrapes,
     goals: goalsOf(summary),
@@ -298,7 +302,7 @@ function renderMarkdown(result: { machine: string; command: string; load: { atSt
     '# Memory: agent vs smokeping_prober and bare Node',
     '',
     `\`${result.command}\`. All processes side by side in the same ${result.processes[0]?.checkpoints.at(-1)?.atSeconds ?? '?'} s, each in its own namespace, probing 127.0.1.1-${targetCount} there; every /metrics scraped every ${scrapeEverySeconds} s (${result.scrapes} times).`,
-    `Agents: compiled to dist/, through the cli entry, node ${agentFlags.join(' ') || 'without flags'}${values['agent-flags'] === undefined ? ' (NODE_OPTIONS of deploy/systemd/linkmon-agent.service)' : ''}; the demo without flags, as run by hand. Node processes preload bench/lib/memory-report.ts (its cost: the two bare Node rows).`,
+    `Agents: compiled to dist/, through the cli entry, node ${agentFlags.join(' ') || 'without extra flags'}, with ${values.plain ? 'no deployed environment (--plain)' : `the deployed ${describeEnvironment(agentEnv)} (deploy/systemd/linkmon-agent.service)`}; the demo as run by hand, with neither. Node processes preload bench/lib/memory-report.ts (its cost: the two bare Node rows).`,
     `RSS = VmRSS (RssAnon / RssFile: anonymous memory / mapped file pages, mostly the node binary); peak = VmHWM since process start. MiB = 2^20 bytes.`,
     `Load average (1 min): ${result.load.atStart.map((l) => l.toFixed(2)).join(' ')} at start, mean ${result.load.mean1min.toFixed(2)}, max ${result.load.max1min.toFixed(2)}, ${result.load.atEnd.map((l) => l.toFixed(2)).join(' ')} at end. Machine: ${result.machine}.`,
     '',

@@ -15,7 +15,7 @@ const identifier = process.pid & 0xffff;
 const packets = Array.from({ length: count }, (_, i) => buildEchoRequest(4, identifier, i, 56));
 const addresses = Array.from({ length: count }, (_, i) => `127.0.1.${i + 1}`);
 let replies = 0;
-const handle = addon.icmp.open(4, (packet) => {
+const handle = addon.icmp.open(4, 'raw', (packet) => {
   const answer = parseEchoAnswer(4, packet);
   if (answer?.kind === 'reply' && answer.identifier === identifier) replies++;
 });

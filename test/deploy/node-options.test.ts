@@ -4,20 +4,22 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../..');
 
-/** The agent's V8 flags as each launcher sets them: the systemd unit and the container entrypoint. */
-function agentNodeOptions(): { systemd: string | undefined; docker: string | undefined } {
+/** The agent's memory settings as each launcher sets them: the systemd unit and the container entrypoint. */
+function agentEnvironment(): { systemd: Record<string, string>; docker: Record<string, string> } {
   const unit = readFileSync(join(ROOT, 'deploy/systemd/linkmon-agent.service'), 'utf8');
   const entrypoint = readFileSync(join(ROOT, 'deploy/docker/entrypoint.sh'), 'utf8');
-  return {
-    systemd: /^Environment=NODE_OPTIONS=(.+)$/m.exec(unit)?.[1],
-    docker: /^\s*export NODE_OPTIONS="([^"$]+)\$\{NODE_OPTIONS:\+ \$NODE_OPTIONS\}"$/m.exec(entrypoint)?.[1],
-  };
+  const systemd = Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  // `export NAME="value${NAME:+ $NAME}"` (prepended) or `export NAME="${NAME:-value}"` (a default).
+  const docker = Object.fromEntries(
+    [...entrypoint.matchAll(/^\s*export (\w+)="(?:([^"$]+)\$\{\1:\+ \$\1\}|\$\{\1:-([^}]+)\})"$/gm)].map((m) => [m[1]!, (m[2] ?? m[3])!]),
+  );
+  return { systemd, docker };
 }
 
-describe("the agent's V8 flags", () => {
+describe("the agent's memory settings", () => {
   it('are the same under systemd and in the container', () => {
-    const { systemd, docker } = agentNodeOptions();
-    expect(systemd).toMatch(/^--max-semi-space-size=\d+$/);
-    expect(docker).toBe(systemd);
+    const { systemd, docker } = agentEnvironment();
+    expect(systemd).toEqual({ NODE_OPTIONS: expect.stringMatching(/^--max-semi-space-size=\d+$/), MALLOC_ARENA_MAX: expect.stringMatching(/^\d+$/) });
+    expect(docker).toEqual(systemd);
   });
 });
