@@ -5,8 +5,6 @@ import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../lib/config-file.js';
 import { logFormatSchema, logLevelSchema, type LogFormat, type LogLevel } from '../lib/log.js';
 import { LINKMON_VERSION } from '../lib/version.js';
-import { REPORT_USAGE } from '../report/args.js';
-import { runReport } from '../report/main.js';
 
 // undici parses HTTP with llhttp, compiled to WebAssembly: V8 compiles it with Liftoff and then again
 // with TurboFan in the background, and that second compile holds ~35 MiB for a moment (the demo's peak
@@ -112,9 +110,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'report') {
     // Its own options (report/args.ts); it reads Prometheus only and never runs at a site.
     if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(REPORT_USAGE);
+      process.stdout.write((await import('../report/args.js')).REPORT_USAGE);
       return 0;
     }
+    const { runReport } = await import('../report/main.js');
     return runReport(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, now: () => Date.now() / 1000 });
   }
   const { command, options, flags } = parseArgs(argv);
