@@ -10,7 +10,7 @@
 // Goals: linkmon >= 0.97 x iperf3 at each shaped rate (issue #3); receiving CPU per GB <= 2 x iperf3's (issue #16).
 // Root and Debian iperf3 required. Usage: npx tsx bench/throughput-vs-iperf3.ts [--seconds 5] [--repeats 2]
 import { parseArgs } from 'node:util';
-import type { ThroughputDirection } from '../agent/throughput/transfer.js';
+import type { ThroughputDirection } from '../agent/throughput/directions.js';
 import { createLab, type Lab } from '../test/lab/lab.js';
 import { GOODPUT_PER_WIRE_BYTE, LAB_TOKEN, processCpuSeconds, RESPONDER_PORT, startThroughputLab, type ThroughputLab } from '../test/agent/throughput/lab-harness.js';
 import { waitFor } from '../test/support/linkmon-process.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { DirectionTestResult } from '../../../agent/throughput/run-direction.js';
-import type { ThroughputDirection } from '../../../agent/throughput/transfer.js';
+import type { ThroughputDirection } from '../../../agent/throughput/directions.js';
 import { REPO_ROOT, waitFor } from '../../support/linkmon-process.js';
 import type { Lab } from '../../lab/lab.js';
 
