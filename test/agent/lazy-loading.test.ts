@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../agent/agent.js';
@@ -5,6 +6,7 @@ import { COMPONENTS, componentUsedBy } from '../../agent/components.js';
 import { parseConfigText } from '../../agent/config/load.js';
 import type { ProberRegistry } from '../../agent/probes/registry.js';
 import type { Prober } from '../../agent/probes/types.js';
+import { REPO_ROOT } from '../support/linkmon-process.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -60,5 +62,24 @@ describe('loading only what the config uses', () => {
       'snmp: {devices: [{name: r1, address: 198.18.0.1, version: v2c, community_file: /dev/null, interfaces: [{if_name: eth0}]}]}',
     );
     expect(COMPONENTS.filter((c) => componentUsedBy(c, snmp)).map((c) => c.name)).toEqual(['snmp']);
+  });
+});
+
+describe('the libraries a config does not use stay unloaded', () => {
+  // A fresh process, so nothing another test imported counts (test/agent/loaded-packages.ts).
+  it('an ICMP-only agent loads neither undici, net-snmp nor node-cron; a reload that uses them loads each', async () => {
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', 'test/agent/loaded-packages.ts'], { cwd: REPO_ROOT, timeout: 30_000 }, (err, out, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(out),
+      ),
+    );
+    const steps = new Map(stdout.trim().split('\n').map((line) => {
+      const { step, packages } = JSON.parse(line) as { step: string; packages: string[] };
+      return [step, packages] as const;
+    }));
+    const libraries = ['net-snmp', 'node-cron', 'undici'];
+    expect(steps.get('icmp only')).toEqual(expect.arrayContaining(['pino', 'prom-client', 'yaml', 'zod']));
+    expect(libraries.filter((name) => steps.get('icmp only')?.includes(name))).toEqual([]);
+    expect(libraries.filter((name) => steps.get('reload')?.includes(name))).toEqual(libraries);
   });
 });
