@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AgentComponent, ComponentTargetStatus } from './component.js';
-import { COMPONENT_FACTORIES } from './components.js';
+import type { AgentComponent, ComponentFactory, ComponentTargetStatus } from './component.js';
+import { COMPONENTS, componentUsedBy, type ComponentRegistration } from './components.js';
 import { INTERVAL_KINDS, isIntervalKind, type IntervalKind, type ModuleKind } from '../lib/kinds.js';
 import type { AgentConfig } from './config/schema.js';
-import { PROBERS } from './probes/registry.js';
+import { PROBERS, type ProberRegistry } from './probes/registry.js';
 import type { Prober, ProberAvailability } from './probes/types.js';
 import { planTarget, ProbeScheduler, type TargetPlan, type TargetState } from './scheduler.js';
 import { AgentMetrics, extraLabelNames, targetLabels } from './metrics.js';
@@ -16,6 +16,8 @@ interface MetricsGeneration {
   registry: Registry;
   metrics: AgentMetrics;
   kindMetrics: Map<ModuleKind, KindMetrics>;
+  /** Label names of per-target series: target, kind, then the targets' own. */
+  perTarget: readonly string[];
   /** The label values series were created with, per target name, so a reload can remove them. */
   series: Map<string, { labels: TargetLabels; kind: ModuleKind }>;
   signature: string;
@@ -32,10 +34,13 @@ export class Agent {
   private components: AgentComponent[] = [];
   private readonly availability = new Map<ModuleKind, ProberAvailability>();
   private currentConfig?: AgentConfig;
+  /** The probers of the kinds configs have used so far, imported from the registry on first use. */
+  private readonly probers: { [K in IntervalKind]?: Prober<K> } = {};
+  private readonly componentFactories = new Map<ComponentRegistration, ComponentFactory>();
 
   constructor(
     private readonly log: Logger,
-    private readonly probers: { [K in IntervalKind]?: Prober<K> } = PROBERS,
+    private readonly proberRegistry: ProberRegistry = PROBERS,
   ) {}
 
   get config(): AgentConfig | undefined {
@@ -71,15 +76,15 @@ export class Agent {
   /** Applies a validated config: first load or reload. */
   async apply(config: AgentConfig): Promise<void> {
     await this.stopRunning();
+    const kinds = new Set(Object.values(config.modules).map((m) => m.kind).filter(isIntervalKind));
+    const loadErrors = await this.loadProbers(kinds);
     const generation = this.metricsFor(config);
-    await this.startProbers(config, generation.metrics);
+    await this.startProbers(kinds, generation.metrics, loadErrors);
     const plans = this.plan(config);
     this.syncSeries(generation, plans);
     this.scheduler = new ProbeScheduler(plans, { metrics: generation.metrics, log: this.log });
     this.scheduler.start();
-    this.components = COMPONENT_FACTORIES.map((build) => build({ config, registry: generation.registry, log: this.log })).filter(
-      (c): c is AgentComponent => c !== undefined,
-    );
+    this.components = await this.buildComponents(config, generation.registry);
     for (const component of this.components) await component.start();
     this.currentConfig = config;
     generation.metrics.configReloadSuccessful.set(1);
@@ -108,30 +113,57 @@ export class Agent {
   private metricsFor(config: AgentConfig): MetricsGeneration {
     const labelNames = extraLabelNames(config.targets);
     const signature = JSON.stringify([config.site.id, labelNames]);
-    if (this.generation?.signature === signature) return this.generation;
+    if (this.generation?.signature === signature) {
+      this.createKindMetrics(this.generation);
+      return this.generation;
+    }
     if (this.generation) this.log.warn('site id or target label names changed: metrics registry rebuilt, counters restart from zero');
     const registry = new FastRegistry();
     registry.setDefaultLabels({ site: config.site.id });
     registerProcessMetrics(registry);
     const metrics = new AgentMetrics(registry, labelNames);
-    const kindMetrics = new Map<ModuleKind, KindMetrics>();
-    const perTarget = ['target', 'kind', ...labelNames];
-    for (const kind of INTERVAL_KINDS) {
-      const created = this.probers[kind]?.createMetrics?.(registry, perTarget);
-      if (created) kindMetrics.set(kind, created);
-    }
-    this.generation = { registry, metrics, kindMetrics, series: new Map(), signature };
+    this.generation = { registry, metrics, kindMetrics: new Map(), perTarget: ['target', 'kind', ...labelNames], series: new Map(), signature };
+    this.createKindMetrics(this.generation);
     return this.generation;
   }
 
-  /** Starts the probers this config uses (once per process) and exports their availability. */
-  private async startProbers(config: AgentConfig, metrics: AgentMetrics): Promise<void> {
-    const kinds = new Set(Object.values(config.modules).map((m) => m.kind).filter(isIntervalKind));
+  /** Each loaded prober's own metrics, once per registry (a kind first used by a reload gets them then). */
+  private createKindMetrics(generation: MetricsGeneration): void {
+    for (const kind of INTERVAL_KINDS) {
+      if (generation.kindMetrics.has(kind)) continue;
+      const created = this.probers[kind]?.createMetrics?.(generation.registry, generation.perTarget);
+      if (created) generation.kindMetrics.set(kind, created);
+    }
+  }
+
+  /** Imports the probers of `kinds` not loaded yet; returns why any could not be. */
+  private async loadProbers(kinds: ReadonlySet<IntervalKind>): Promise<Map<IntervalKind, string>> {
+    const errors = new Map<IntervalKind, string>();
+    for (const kind of kinds) {
+      if (this.probers[kind]) continue;
+      const load = this.proberRegistry[kind] as (() => Promise<Prober<IntervalKind>>) | undefined;
+      if (!load) continue;
+      try {
+        (this.probers as Record<IntervalKind, Prober<IntervalKind>>)[kind] = await load();
+      } catch (err) {
+        errors.set(kind, `could not load the ${kind} prober: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return errors;
+  }
+
+  /** Starts the probers of `kinds` (once per process) and exports their availability. */
+  private async startProbers(kinds: ReadonlySet<IntervalKind>, metrics: AgentMetrics, loadErrors: ReadonlyMap<IntervalKind, string>): Promise<void> {
     for (const kind of kinds) {
       const prober = this.probers[kind];
-      if (!prober) continue;
+      const loadError = loadErrors.get(kind);
+      if (!prober && loadError === undefined) continue;
       if (!this.availability.has(kind)) {
-        const availability = prober.start ? await prober.start() : { available: true as const };
+        const availability: ProberAvailability = !prober
+          ? { available: false, why: loadError! }
+          : prober.start
+            ? await prober.start()
+            : { available: true };
         this.availability.set(kind, availability);
         if (availability.available) {
           this.log.info({ kind, ...availability.facts }, `${kind} prober ready`);
@@ -142,6 +174,21 @@ export class Agent {
       }
       metrics.proberAvailable.set({ kind }, this.availability.get(kind)?.available ? 1 : 0);
     }
+  }
+
+  /** Builds the components this config uses, importing each on first use (components.ts). */
+  private async buildComponents(config: AgentConfig, registry: Registry): Promise<AgentComponent[]> {
+    const built: AgentComponent[] = [];
+    for (const registration of COMPONENTS) {
+      let factory = this.componentFactories.get(registration);
+      if (!factory) {
+        if (!componentUsedBy(registration, config)) continue;
+        this.componentFactories.set(registration, (factory = await registration.load()));
+      }
+      const component = factory({ config, registry, log: this.log });
+      if (component) built.push(component);
+    }
+    return built;
   }
 
   private plan(config: AgentConfig): TargetPlan[] {

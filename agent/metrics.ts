@@ -52,6 +52,15 @@ export function extraLabelNames(targets: readonly TargetConfig[]): string[] {
  * registry; docs/metrics.md is the contract and must list every name defined here.
  */
 export class AgentMetrics {
+  /**
+   * The latest success, last-success time, jitter and cycle duration of each target, as plain numbers
+   * that those gauges read when they are collected (a scrape) rather than being set on every attempt: setting a
+   * labelled prom-client gauge sorts the label names and allocates a new series, 4 KB of garbage per
+   * ICMP echo, over half the agent's allocation at 500 echoes/s (bench/results/memory-analysis.md).
+   * Keyed by the labels' text; `byLabels` finds a target's entry from the labels object the scheduler passes.
+   */
+  private readonly latest = new Map<string, LatestValues>();
+  private byLabels = new WeakMap<TargetLabels, LatestValues>();
   readonly buildInfo: Gauge<string>;
   readonly configReloadSuccessful: Gauge<string>;
   readonly configReloadTimestamp: Gauge<string>;
@@ -82,11 +91,20 @@ export class AgentMetrics {
     this.proberAvailable = new Gauge({ name: 'linkmon_prober_available', help: 'Whether the agent can run probes of this kind (0: e.g. ICMP without CAP_NET_RAW).', labelNames: ['kind'], registers });
     this.attempts = new Counter({ name: 'linkmon_probe_attempts_total', help: 'Probe attempts started (for ICMP: echo requests sent).', labelNames: perTarget, registers });
     this.failures = new Counter({ name: 'linkmon_probe_failures_total', help: 'Probe attempts that failed (for ICMP: echo requests lost), by reason.', labelNames: [...perTarget, 'reason'], registers });
-    this.success = new Gauge({ name: 'linkmon_probe_success', help: 'Whether the most recent probe attempt succeeded.', labelNames: perTarget, registers });
+    const targets = this.latest;
+    /** collect() of a gauge whose per-target values live in `latest`; prom-client calls it with the gauge as `this`. */
+    const latest = (field: LatestField) =>
+      function publish(this: Gauge<string>) {
+        for (const values of targets.values()) {
+          const value = values[field];
+          if (value !== undefined) this.set(values.labels, value);
+        }
+      };
+    this.success = new Gauge({ name: 'linkmon_probe_success', help: 'Whether the most recent probe attempt succeeded.', labelNames: perTarget, registers, collect: latest('success') });
     this.duration = new Histogram({ name: 'linkmon_probe_duration_seconds', help: 'Duration of successful attempts: ICMP round-trip time, TCP connect time, whole HTTP request.', labelNames: perTarget, buckets: [...LATENCY_BUCKETS], registers });
-    this.jitter = new Gauge({ name: 'linkmon_probe_jitter_seconds', help: 'RFC 3550 smoothed mean of |D(i) - D(i-1)| over consecutive successful attempt durations.', labelNames: perTarget, registers });
-    this.lastSuccess = new Gauge({ name: 'linkmon_probe_last_success_timestamp_seconds', help: 'Unix time of the most recent successful attempt (0: none yet).', labelNames: perTarget, registers });
-    this.cycleDuration = new Gauge({ name: 'linkmon_probe_cycle_duration_seconds', help: 'Wall time of the last completed probe cycle (all attempts of one interval); above the interval means the agent cannot keep up.', labelNames: perTarget, registers });
+    this.jitter = new Gauge({ name: 'linkmon_probe_jitter_seconds', help: 'RFC 3550 smoothed mean of |D(i) - D(i-1)| over consecutive successful attempt durations.', labelNames: perTarget, registers, collect: latest('jitter') });
+    this.lastSuccess = new Gauge({ name: 'linkmon_probe_last_success_timestamp_seconds', help: 'Unix time of the most recent successful attempt (0: none yet).', labelNames: perTarget, registers, collect: latest('lastSuccess') });
+    this.cycleDuration = new Gauge({ name: 'linkmon_probe_cycle_duration_seconds', help: 'Wall time of the last completed probe cycle (all attempts of one interval); above the interval means the agent cannot keep up.', labelNames: perTarget, registers, collect: latest('cycleDuration') });
     this.httpPhase = new Gauge({ name: 'linkmon_http_phase_duration_seconds', help: 'Duration of each phase of the most recent HTTP probe.', labelNames: [...perTarget, 'phase'], registers });
     this.httpStatus = new Gauge({ name: 'linkmon_http_status_code', help: 'HTTP status code of the most recent HTTP probe (0: no response).', labelNames: perTarget, registers });
     this.ipProtocol = ipProtocolGauge(registry, perTarget);
@@ -100,6 +118,7 @@ export class AgentMetrics {
   addTarget(labels: TargetLabels): void {
     this.attempts.inc(labels, 0);
     for (const reason of FAILURE_REASONS) this.failures.inc({ ...labels, reason }, 0);
+    this.latest.set(JSON.stringify(labels), { labels, success: 0, lastSuccess: 0, jitter: 0, cycleDuration: 0 });
     this.success.set(labels, 0);
     this.duration.zero(labels);
     this.jitter.set(labels, 0);
@@ -113,6 +132,8 @@ export class AgentMetrics {
   }
 
   removeTarget(labels: TargetLabels): void {
+    this.latest.delete(JSON.stringify(labels));
+    this.byLabels = new WeakMap();
     for (const metric of [this.attempts, this.success, this.duration, this.jitter, this.lastSuccess, this.cycleDuration, this.httpStatus, this.certExpiry, this.ipProtocol]) {
       metric.remove(labels);
     }
@@ -130,11 +151,12 @@ export class AgentMetrics {
    * Jitter state is owned by the caller (one tracker per target).
    */
   recordAttempt(labels: TargetLabels, result: ProbeResult, jitterSeconds: number | undefined, nowSeconds: number): void {
-    this.success.set(labels, result.ok ? 1 : 0);
+    const latest = this.latestOf(labels);
+    latest.success = result.ok ? 1 : 0;
     if (result.ok) {
       this.duration.observe(labels, result.durationSeconds);
-      this.lastSuccess.set(labels, nowSeconds);
-      if (jitterSeconds !== undefined) this.jitter.set(labels, jitterSeconds);
+      latest.lastSuccess = nowSeconds;
+      if (jitterSeconds !== undefined) latest.jitter = jitterSeconds;
     } else {
       this.failures.inc({ ...labels, reason: result.reason });
     }
@@ -145,4 +167,26 @@ export class AgentMetrics {
       if (result.http.certExpirySeconds !== undefined) this.certExpiry.set(labels, result.http.certExpirySeconds);
     }
   }
+
+  /** Records the wall time of a target's last completed cycle (all attempts of one interval). */
+  recordCycle(labels: TargetLabels, seconds: number): void {
+    this.latestOf(labels).cycleDuration = seconds;
+  }
+
+  /** A target's latest values; one recorded without addTarget() gets series as values arrive, as when the gauges were set directly. */
+  private latestOf(labels: TargetLabels): LatestValues {
+    let values = this.byLabels.get(labels);
+    if (values) return values;
+    const key = JSON.stringify(labels);
+    values = this.latest.get(key);
+    if (!values) this.latest.set(key, (values = { labels }));
+    this.byLabels.set(labels, values);
+    return values;
+  }
+}
+
+type LatestField = 'success' | 'lastSuccess' | 'jitter' | 'cycleDuration';
+
+interface LatestValues extends Partial<Record<LatestField, number>> {
+  labels: TargetLabels;
 }

@@ -7,6 +7,7 @@ import { createLogger, type LogFormat, type LogLevel } from '../lib/log.js';
 import { installProcessErrorHandlers } from '../lib/process-errors.js';
 import { exporterHandler } from './http/handler.js';
 import { ScrapeLimit } from './http/scrape-load.js';
+import { keepTrimmingMallocHeap } from './memory-release.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 
 /** Time allowed for a clean stop on SIGTERM/SIGINT before the process exits anyway. */
@@ -57,6 +58,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   const { address, port } = options.config.listen;
   const server = await startWebServer({ listen: { address, port }, handler, log, ...(options.webConfigFile ? { webConfigFile: options.webConfigFile } : {}) });
   log.info({ metrics: `${server.url}/metrics`, status: `${server.url}/`, site: options.config.site.id }, `linkmon agent for site ${options.config.site.id} serving metrics at ${server.url}/metrics`);
+  const stopTrimming = keepTrimmingMallocHeap();
 
   let reloading = Promise.resolve(true);
   const reload = (): Promise<boolean> => {
@@ -67,6 +69,7 @@ export async function runAgentProcess(options: AgentProcessOptions): Promise<Run
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      stopTrimming();
       await agent.stop();
       await server.close();
       await options.onStop?.();

@@ -171,7 +171,7 @@ export class ProbeScheduler {
       this.record(state, result, startedAt);
       if (endsCycle) {
         state.cyclesCompleted += 1;
-        this.deps.metrics.cycleDuration.set(plan.labels, (performance.now() - cycleStartedAt) / 1000);
+        this.deps.metrics.recordCycle(plan.labels, (performance.now() - cycleStartedAt) / 1000);
       }
     };
     const attempt: Promise<void> = startProbe(plan, this.abort.signal).then(settled, (err: unknown) => settled(this.proberThrew(plan, err)));

@@ -61,7 +61,7 @@ const recordingProber: Prober<'icmp'> = {
   },
 };
 
-const agent = new Agent(log, { ...PROBERS, icmp: spec.recordRtts ? recordingProber : prober });
+const agent = new Agent(log, { ...PROBERS, icmp: async () => (spec.recordRtts ? recordingProber : prober) });
 await agent.apply(await loadConfigFile(spec.configFile));
 const server = spec.serveMetrics
   ? await startWebServer({

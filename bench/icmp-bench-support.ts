@@ -1,7 +1,7 @@
 // Shared plumbing of the ICMP benches: compiling and starting the agent harness, fping, throwaway
 // namespaces, and writing results. Root required (raw sockets, namespaces).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createLoopbackNamespace as createLabLoopbackNamespace } from '../test/lab/loopback-namespace.js';
@@ -43,10 +43,10 @@ export interface RunningHarness {
   result: Promise<HarnessOutput>;
 }
 
-/** `wrapper` goes between `ip netns exec NS` and node, e.g. setpriv to run as another user. */
-export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = [], wrapper: string[] = []): RunningHarness {
+/** `wrapper` goes between `ip netns exec NS` and node, e.g. setpriv to run as another user; `env` is added to this process's. */
+export function startHarness(ns: string, spec: HarnessSpec, nodeFlags: string[] = [], wrapper: string[] = [], env: Record<string, string> = {}): RunningHarness {
   const argv = inNetns(ns, [...wrapper, process.execPath, ...nodeFlags, HARNESS_COMPILED, JSON.stringify(spec)]);
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   killOnProcessExit(child);
   let stdout = '';
   let stderr = '';
@@ -119,6 +119,21 @@ export async function createLoopbackNamespace(suffix: string): Promise<string> {
 }
 
 export { removeNamespace };
+
+/**
+ * The agent's environment as deployed (the Environment= lines of deploy/systemd/linkmon-agent.service,
+ * which the container entrypoint repeats: test/deploy/node-options.test.ts), so a bench measures the
+ * agent that ships.
+ */
+export function deployedAgentEnvironment(): Record<string, string> {
+  const unit = readFileSync(fileURLToPath(new URL('../deploy/systemd/linkmon-agent.service', import.meta.url)), 'utf8');
+  return Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** "NAME=value NAME=value", for result notes. */
+export function describeEnvironment(env: Record<string, string>): string {
+  return Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ') || 'no extra environment';
+}
 
 export function machineNote(): string {
   return `${cpus().length} CPU (${cpus()[0]?.model ?? 'unknown'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}; shared with other engineers' work`;

@@ -6,7 +6,7 @@
 // the snmp section, shows what the agent costs when it polls nothing.
 // CPU: utime + stime from /proc/<pid>/stat over the measured window (after a warm-up); RSS: VmRSS
 // sampled every 10 s, and VmHWM. Root required; Debian packages snmpd, snmp, prometheus-snmp-exporter.
-// Usage: npx tsx bench/snmp-poll.ts [--seconds 300] [--interfaces 50]
+// Usage: npx tsx bench/snmp-poll.ts [--seconds 300] [--interfaces 50] [--agent-flags="more V8 flags for the agents"]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +18,12 @@ import { createLab } from '../test/lab/lab.js';
 import { parseExposition, sumSamples } from '../test/support/exposition.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { startSnmpd } from '../test/support/snmpd-lab.js';
-import { compiledPath, compileForBench, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
+import { compiledPath, compileForBench, deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, interfaces: { type: 'string', default: '50' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, interfaces: { type: 'string', default: '50' }, 'agent-flags': { type: 'string', default: '' } } });
+// Both agents run with the environment they are deployed with, plus any --agent-flags (e.g. "--cpu-prof").
+const agentFlags = values['agent-flags'].split(/\s+/).filter(Boolean);
+const agentEnv = deployedAgentEnvironment();
 const seconds = Number(values.seconds);
 const interfaceCount = Number(values.interfaces);
 const INTERVAL_SECONDS = 10;
@@ -133,9 +136,9 @@ try {
   writeFileSync(join(dir, 'snmp.yml'), exporterConfig());
 
   const cli = compiledPath('cli/linkmon.ts');
-  const spawnIn = (argv: string[]) => spawn('ip', ['netns', 'exec', lab.dc, ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const agent = track(spawnIn([process.execPath, cli, 'agent', '--config', join(dir, 'agent.yml')]), 'agent');
-  const idle = track(spawnIn([process.execPath, cli, 'agent', '--config', join(dir, 'idle.yml')]), 'idle agent');
+  const spawnIn = (argv: string[], env: Record<string, string> = {}) => spawn('ip', ['netns', 'exec', lab.dc, ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const agent = track(spawnIn([process.execPath, ...agentFlags, cli, 'agent', '--config', join(dir, 'agent.yml')], agentEnv), 'agent');
+  const idle = track(spawnIn([process.execPath, ...agentFlags, cli, 'agent', '--config', join(dir, 'idle.yml')], agentEnv), 'idle agent');
   const exporter = track(
     spawnIn(['prometheus-snmp-exporter', `--config.file=${join(dir, 'snmp.yml')}`, `--web.listen-address=127.0.0.1:${EXPORTER_PORT}`, '--log.level=warn']),
     'snmp_exporter',
@@ -229,7 +232,7 @@ try {
 
 ${names.length} interfaces on the lab router (snmpd, net-snmp 5.9), polled every ${INTERVAL_SECONDS} s for ${result.windowSeconds} s, both at the same time, from the dc namespace.
 The agent GETs the ${POLLED_COLUMNS.length} IF-MIB columns it uses (+ ifName, sysUpTime) for its configured interfaces; snmp_exporter 0.21 walks the same columns (GETBULK, max-repetitions 25) with an ifName lookup.
-Both /metrics endpoints scraped every ${INTERVAL_SECONDS} s. Agent compiled to dist/, plain node. CPU = utime + stime over the window after a ${WARMUP_SECONDS} s warm-up.
+Both /metrics endpoints scraped every ${INTERVAL_SECONDS} s. Agents compiled to dist/, node ${agentFlags.join(' ') || 'without extra flags'}, with the deployed ${describeEnvironment(agentEnv)}. CPU = utime + stime over the window after a ${WARMUP_SECONDS} s warm-up.
 Machine: ${result.machine}.
 
 |  | agent | agent, no snmp section | snmp_exporter |

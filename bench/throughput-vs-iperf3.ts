@@ -5,14 +5,16 @@
 // CPU seconds per GB moved on both ends: the agent (`linkmon throughput`, its own process.cpuUsage() around
 // the transfer) and the responder (/proc/<pid>/stat) against the iperf3 client (bash `times`
 // around it) and server (/proc/<pid>/stat).
-// Goal (issue #3): linkmon >= 0.97 x iperf3 at each shaped rate.
+// The download's receiving side is also measured for a bare Node socket (bench/lib/download-floor.ts:
+// the same /download read into one reused buffer, no HTTP parser): the floor any Node receiver pays.
+// Goals: linkmon >= 0.97 x iperf3 at each shaped rate (issue #3); receiving CPU per GB <= 2 x iperf3's (issue #16).
 // Root and Debian iperf3 required. Usage: npx tsx bench/throughput-vs-iperf3.ts [--seconds 5] [--repeats 2]
 import { parseArgs } from 'node:util';
-import type { ThroughputDirection } from '../agent/throughput/transfer.js';
+import type { ThroughputDirection } from '../agent/throughput/directions.js';
 import { createLab, type Lab } from '../test/lab/lab.js';
-import { GOODPUT_PER_WIRE_BYTE, processCpuSeconds, startThroughputLab, type ThroughputLab } from '../test/agent/throughput/lab-harness.js';
+import { GOODPUT_PER_WIRE_BYTE, LAB_TOKEN, processCpuSeconds, RESPONDER_PORT, startThroughputLab, type ThroughputLab } from '../test/agent/throughput/lab-harness.js';
 import { waitFor } from '../test/support/linkmon-process.js';
-import { machineNote, writeResults } from './icmp-bench-support.js';
+import { compiledPath, compileForBench, machineNote, writeResults } from './icmp-bench-support.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, repeats: { type: 'string', default: '2' } } });
 const SECONDS = Number(values.seconds);
@@ -20,6 +22,7 @@ const REPEATS = Number(values.repeats);
 const WARMUP_SECONDS = 1;
 const IPERF_PORT = 5201;
 const RATES: (number | null)[] = [100, 1000, null];
+const FLOOR = 'bench/lib/download-floor.ts';
 
 interface Sample {
   tool: 'linkmon' | 'iperf3';
@@ -36,6 +39,8 @@ interface Row {
   expectedBytesPerSecond?: number;
   linkmon: Sample[];
   iperf3: Sample[];
+  /** Downloads only: the bare-socket receiver. */
+  floor: { bytes: number; cpuSeconds: number }[];
 }
 
 async function linkmonSample(setup: ThroughputLab, direction: ThroughputDirection): Promise<Sample> {
@@ -77,6 +82,12 @@ function parseBashTime(text: string): number {
   return Number(match[1]) * 60 + Number(match[2]);
 }
 
+async function floorSample(lab: Lab): Promise<{ bytes: number; cpuSeconds: number }> {
+  const spec = { host: lab.dcAddress(), port: RESPONDER_PORT, token: LAB_TOKEN, seconds: SECONDS };
+  const { stdout } = await lab.exec(lab.site(1), [process.execPath, compiledPath(FLOOR), JSON.stringify(spec)], { timeoutMs: (SECONDS + 30) * 1000 });
+  return JSON.parse(stdout) as { bytes: number; cpuSeconds: number };
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -86,6 +97,7 @@ const mbit = (bytesPerSecond: number) => (bytesPerSecond * 8) / 1e6;
 const cpuPerGb = (samples: Sample[], end: 'clientCpuSeconds' | 'serverCpuSeconds') =>
   samples.reduce((sum, s) => sum + s[end], 0) / (samples.reduce((sum, s) => sum + s.totalBytes, 0) / 1e9);
 
+await compileForBench([FLOOR]);
 const lab = await createLab({ sites: 1 });
 const rows: Row[] = [];
 try {
@@ -102,10 +114,12 @@ try {
           ...(rate === null ? {} : { expectedBytesPerSecond: ((rate * 1e6) / 8) * GOODPUT_PER_WIRE_BYTE }),
           linkmon: [],
           iperf3: [],
+          floor: [],
         };
         for (let i = 0; i < REPEATS; i++) {
           row.linkmon.push(await linkmonSample(setup, direction));
           row.iperf3.push(await iperfSample(lab, iperfServer.pid!, direction === 'download'));
+          if (direction === 'download') row.floor.push(await floorSample(lab));
           console.log(
             `${row.rate.padEnd(11)} ${row.direction}  linkmon ${mbit(row.linkmon.at(-1)!.bytesPerSecond).toFixed(1).padStart(7)} Mbit/s  iperf3 ${mbit(row.iperf3.at(-1)!.bytesPerSecond).toFixed(1).padStart(7)} Mbit/s`,
           );
@@ -136,32 +150,49 @@ const summary = rows.map((row) => {
       responder: Number(cpuPerGb(row.linkmon, 'serverCpuSeconds').toFixed(2)),
       iperf3Client: Number(cpuPerGb(row.iperf3, 'clientCpuSeconds').toFixed(2)),
       iperf3Server: Number(cpuPerGb(row.iperf3, 'serverCpuSeconds').toFixed(2)),
+      ...(row.floor.length ? { nodeFloorReceiver: Number((row.floor.reduce((sum, f) => sum + f.cpuSeconds, 0) / (row.floor.reduce((sum, f) => sum + f.bytes, 0) / 1e9)).toFixed(2)) } : {}),
     },
   };
+});
+/** The receiving end of each direction: the agent for downloads, the responder for uploads, against iperf3's receiver. */
+const receiving = summary.map((s) => {
+  const download = s.direction === 'dc_to_site';
+  const linkmon = download ? s.cpuSecondsPerGb.agent : s.cpuSecondsPerGb.responder;
+  const iperf3 = download ? s.cpuSecondsPerGb.iperf3Client : s.cpuSecondsPerGb.iperf3Server;
+  return { rate: s.rate, direction: s.direction, receiver: download ? 'agent' : 'responder', linkmon, iperf3, ratio: Number((linkmon / iperf3).toFixed(2)), nodeFloor: s.cpuSecondsPerGb.nodeFloorReceiver };
 });
 const shapedOk = summary.filter((s) => s.rate !== 'unshaped').every((s) => s.ratio >= 0.97);
 
 const table = [
-  '| rate | direction | linkmon Mbit/s | iperf3 Mbit/s | linkmon / iperf3 | expected goodput | CPU s/GB agent | responder | iperf3 client | iperf3 server |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| rate | direction | linkmon Mbit/s | iperf3 Mbit/s | linkmon / iperf3 | expected goodput | CPU s/GB agent | responder | iperf3 client | iperf3 server | bare Node socket (receiving) |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...summary.map(
     (s) =>
-      `| ${s.rate} | ${s.direction} | ${s.linkmonMbit} | ${s.iperf3Mbit} | ${s.ratio} | ${s.expectedGoodputMbit ?? '–'} | ${s.cpuSecondsPerGb.agent} | ${s.cpuSecondsPerGb.responder} | ${s.cpuSecondsPerGb.iperf3Client} | ${s.cpuSecondsPerGb.iperf3Server} |`,
+      `| ${s.rate} | ${s.direction} | ${s.linkmonMbit} | ${s.iperf3Mbit} | ${s.ratio} | ${s.expectedGoodputMbit ?? '–'} | ${s.cpuSecondsPerGb.agent} | ${s.cpuSecondsPerGb.responder} | ${s.cpuSecondsPerGb.iperf3Client} | ${s.cpuSecondsPerGb.iperf3Server} | ${s.cpuSecondsPerGb.nodeFloorReceiver ?? '–'} |`,
   ),
 ].join('\n');
+const receivingTable = [
+  '| rate | direction | receiver | CPU s/GB | iperf3 receiver | ratio (goal <= 2) | bare Node socket |',
+  '|---|---|---|---|---|---|---|',
+  ...receiving.map((r) => `| ${r.rate} | ${r.direction} | ${r.receiver} | ${r.linkmon} | ${r.iperf3} | ${r.ratio} | ${r.nodeFloor ?? '–'} |`),
+].join('\n');
 const note = machineNote();
-console.log(`\n${table}\n\ngoal (>= 0.97 x iperf3 at each shaped rate): ${shapedOk ? 'met' : 'NOT met'}\n${note}`);
+console.log(`\n${table}\n\n${receivingTable}\n\ngoal (>= 0.97 x iperf3 at each shaped rate): ${shapedOk ? 'met' : 'NOT met'}\n${note}`);
 writeResults(
   'throughput-vs-iperf3',
-  { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeats: REPEATS, machine: note, goalMet: shapedOk, summary, samples: rows },
+  { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeats: REPEATS, machine: note, goalMet: shapedOk, summary, receiving, samples: rows },
   [
     '# linkmon throughput vs iperf3 (lab link)',
     '',
     `\`npx tsx bench/throughput-vs-iperf3.ts --seconds ${SECONDS} --repeats ${REPEATS}\`: ${SECONDS} s per run (first ${WARMUP_SECONDS} s excluded by both tools), median of ${REPEATS}, one stream.`,
     'Rates are receiver-side payload (TCP goodput); tbf shapes whole frames, so a shaped rate R carries at most R x 1448/1514 of payload ("expected goodput").',
-    'CPU s/GB = CPU seconds of the process over payload gigabytes moved in the whole run (warm-up included).',
+    'CPU s/GB = CPU seconds of the process over payload gigabytes moved in the whole run (warm-up included). The agent runs the tests in one long-lived `linkmon throughput --stdin` process (tsx), the first at 100 Mbit/s, so its JIT warm-up counts there.',
     '',
     table,
+    '',
+    'Receiving side (issue 16: CPU per GB <= 2 x iperf3\'s receiver; the bare Node socket reads the same /download with no HTTP parser):',
+    '',
+    receivingTable,
     '',
     `Goal (>= 0.97 x iperf3 at each shaped rate): ${shapedOk ? 'met' : 'not met'}. Machine: ${note}.`,
     '',

@@ -27,7 +27,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   process.env[DEMO_TOKEN_ENV] = randomBytes(24).toString('base64url');
   const log = createLogger(logLevel, options.logFormat);
   const responder = await startResponder(demoResponderConfig(process.env[DEMO_TOKEN_ENV]), log.child({ component: 'responder' }));
-  const icmp = await PROBERS.icmp.start?.();
+  const icmp = await (await PROBERS.icmp()).start?.();
   if (icmp && !icmp.available) log.info({ why: icmp.why }, 'demo: ICMP left out (it needs root or CAP_NET_RAW, or a group in net.ipv4.ping_group_range, and a built socket module); every other probe runs');
   const config = demoAgentConfig(responder.ports, { icmp: icmp?.available ?? true, ...(options.listen ? { listen: options.listen } : {}) });
   await runAgentProcess({ config, logLevel, ...(options.logFormat ? { logFormat: options.logFormat } : {}), onStop: () => responder.stop() });

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
+// Each command imports what it runs when it runs: the agent never loads the responder, the demo or
+// the web config parser it was not asked for (bench/results/memory-analysis.md).
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../lib/config-file.js';
-import { loadConfigFile } from '../agent/config/load.js';
-import { runDemo } from './demo.js';
-import { runThroughputNow } from './throughput.js';
-import { validateConfigFile } from './validate.js';
 import { logFormatSchema, logLevelSchema, type LogFormat, type LogLevel } from '../lib/log.js';
-import { runAgentProcess } from '../agent/process.js';
-import { runResponderProcess } from '../responder/process.js';
-import { loadWebConfig } from '../web/config-load.js';
 import { LINKMON_VERSION } from '../lib/version.js';
-import { REPORT_USAGE } from '../report/args.js';
-import { runReport } from '../report/main.js';
+
+// undici parses HTTP with llhttp, compiled to WebAssembly: V8 compiles it with Liftoff and then again
+// with TurboFan in the background, and that second compile holds ~35 MiB for a moment (the demo's peak
+// RSS 126 -> 95 MiB without it) and costs more CPU than a 100 Mbit/s throughput test then saves by
+// parsing faster (bench/results/memory-analysis.md). V8 reads this flag when it compiles a module, and
+// nothing has compiled WebAssembly yet when this runs.
+setFlagsFromString('--liftoff-only');
 
 const USAGE = `linkmon ${LINKMON_VERSION}: link-health monitoring agent and Prometheus exporter
 
@@ -109,9 +110,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'report') {
     // Its own options (report/args.ts); it reads Prometheus only and never runs at a site.
     if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(REPORT_USAGE);
+      process.stdout.write((await import('../report/args.js')).REPORT_USAGE);
       return 0;
     }
+    const { runReport } = await import('../report/main.js');
     return runReport(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, now: () => Date.now() / 1000 });
   }
   const { command, options, flags } = parseArgs(argv);
@@ -130,11 +132,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const listen = listenAddressOption(options);
   if (listen && command !== 'demo') throw new UsageError('--web.listen-address is for the demo; the agent listens where its config says (listen:)');
   // A bad web config stops the process before anything starts probing (exit 2, like a bad config).
-  const webConfig = webConfigFile ? await loadWebConfig(webConfigFile) : undefined;
+  const webConfig = webConfigFile ? await (await import('../web/config-load.js')).loadWebConfig(webConfigFile) : undefined;
   switch (command) {
     case 'validate': {
       const file = requireConfig(command, options);
-      process.stdout.write(`${await validateConfigFile(file)}\n`);
+      const { validateConfigFile } = await import('./validate.js');
+      process.stdout.write(`${await validateConfigFile(file)}
+`);
       if (webConfig) {
         process.stdout.write(`${webConfigFile}: valid (${webConfig.tls ? `TLS, client auth ${webConfig.tls.clientAuth}` : 'no TLS'}, ${webConfig.users.size} basic auth users)\n`);
       }
@@ -142,21 +146,24 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'agent': {
       const file = requireConfig(command, options);
+      const [{ loadConfigFile }, { runAgentProcess }] = await Promise.all([import('../agent/config/load.js'), import('../agent/process.js')]);
       await runAgentProcess({ configFile: file, config: await loadConfigFile(file), ...logging, ...(webConfigFile ? { webConfigFile } : {}) });
       return -1;
     }
     case 'responder': {
       const file = requireConfig(command, options);
+      const { runResponderProcess } = await import('../responder/process.js');
       await runResponderProcess({ configFile: file, ...logging, ...(webConfigFile ? { webConfigFile } : {}) });
       return -1;
     }
     case 'throughput': {
       const target = options.get('--target');
+      const { runThroughputNow } = await import('./throughput.js');
       await runThroughputNow(requireConfig(command, options), { stdin: flags.has('--stdin'), ...(target ? { target } : {}) });
       return 0;
     }
     case 'demo':
-      await runDemo({ ...logging, ...(listen ? { listen } : {}) });
+      await (await import('./demo.js')).runDemo({ ...logging, ...(listen ? { listen } : {}) });
       return -1;
     default:
       throw new UsageError(`unknown command "${command}"`);

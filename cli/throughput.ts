@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { loadConfigFile } from '../agent/config/load.js';
 import type { AgentConfig } from '../agent/config/schema.js';
 import { runThroughputDirection } from '../agent/throughput/run-direction.js';
-import { THROUGHPUT_DIRECTIONS, type ThroughputDirection } from '../agent/throughput/transfer.js';
+import { THROUGHPUT_DIRECTIONS, type ThroughputDirection } from '../agent/throughput/directions.js';
 
 async function runOne(config: AgentConfig, targetName: string, direction: ThroughputDirection, signal: AbortSignal): Promise<object> {
   const target = config.targets.find((t) => t.name === targetName);

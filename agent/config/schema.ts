@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { validateDetailed as validateCron } from 'node-cron';
 import { bitRate, byteSize, duration } from '../../lib/units.js';
 import { logLevelSchema } from '../../lib/log.js';
 import { MODULE_KINDS, type ModuleKind } from '../../lib/kinds.js';
@@ -10,6 +9,7 @@ import { listenAddress } from '../../web/listen.js';
 import { DEFAULT_MAX_CONCURRENT_SCRAPES } from '../http/scrape-load.js';
 import { encodeName, parseRecordType, RCODES } from '../probes/dns/wire.js';
 import { networkFields, networkSettingsProblem, targetFamilyProblem } from './network-fields.js';
+import { nodeCron } from '../throughput/cron.js';
 
 /** Label values and names that reach Prometheus come only from config, and must be safe there. */
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -535,7 +535,7 @@ function cronProblem(expression: string): string | undefined {
   const expected = 'expected a cron expression of 5 fields ("minute hour day-of-month month day-of-week") or 6 with leading seconds, e.g. "0 * * * *"';
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) return `${expected}; got ${fields} field${fields === 1 ? '' : 's'} in "${expression}"`;
-  const { valid, errors } = validateCron(expression);
+  const { valid, errors } = nodeCron().validateDetailed(expression);
   if (valid) return undefined;
   return `${expected}; in "${expression}": ${errors.map((e) => `${e.field} "${e.value ?? ''}" is invalid`).join(', ')}`;
 }

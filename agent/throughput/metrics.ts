@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DIRECTION_LABEL, THROUGHPUT_DIRECTIONS, type ThroughputDirection } from './transfer.js';
+import { DIRECTION_LABEL, THROUGHPUT_DIRECTIONS, type ThroughputDirection } from './directions.js';
 import { FAILURE_REASONS, type FailureReason, type TargetLabels } from '../probes/types.js';
 import { ipProtocolGauge } from '../metrics.js';
 

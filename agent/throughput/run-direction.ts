@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_THROUGHPUT_SECONDS, type TargetConfig } from '../config/schema.js';
 import { readSecretFile } from '../../lib/config-file.js';
-import { measureTransfer, type ThroughputDirection, type TransferOptions, type TransferResult, type TransferTls } from './transfer.js';
+import type { ThroughputDirection } from './directions.js';
+import { measureTransfer, type TransferOptions, type TransferResult, type TransferTls } from './transfer.js';
 import type { ModuleOf } from '../probes/types.js';
 import { timerMs } from '../../lib/units.js';
 

@@ -1,4 +1,4 @@
-import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
+import type { Logger as CronLogger, ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentComponent, ComponentFactory, ComponentTargetStatus } from '../component.js';
@@ -9,6 +9,7 @@ import { extraLabelNames, targetLabels } from '../metrics.js';
 import { ThroughputMetrics } from './metrics.js';
 import { slotOffsetSeconds } from './slot.js';
 import { timerMs } from '../../lib/units.js';
+import { nodeCron } from './cron.js';
 
 export interface ThroughputPlan {
   target: TargetConfig;
@@ -58,7 +59,7 @@ export class ThroughputScheduler implements AgentComponent {
     for (const plan of this.plans) {
       const { target, module, offsetSeconds } = plan;
       const log = this.deps.log.child({ target: target.name });
-      const task = createTask(module.schedule, () => this.runScheduled(plan), {
+      const task = nodeCron().createTask(module.schedule, () => this.runScheduled(plan), {
         name: `throughput:${target.name}`,
         timezone: module.timezone,
         noOverlap: true,

@@ -8,12 +8,7 @@ import type { AddressFamily } from '../probes/resolver.js';
 import type { TlsClientSettings } from '../probes/tls-connect.js';
 import type { FailureReason } from '../probes/types.js';
 import { moduleConnector } from './connector.js';
-
-export const THROUGHPUT_DIRECTIONS = ['download', 'upload'] as const;
-export type ThroughputDirection = (typeof THROUGHPUT_DIRECTIONS)[number];
-
-/** The metrics' `direction` label: a download flows from the data centre to the site. */
-export const DIRECTION_LABEL = { download: 'dc_to_site', upload: 'site_to_dc' } as const satisfies Record<ThroughputDirection, string>;
+import type { ThroughputDirection } from './directions.js';
 
 export type TransferTls = TlsClientSettings;
 

@@ -17,6 +17,10 @@ CAP_NET_RAW=13
 bounding=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
 case "${1:-}" in
   agent | "")
+    # The agent's memory settings, as in deploy/systemd/linkmon-agent.service (the measurements are
+    # there); NODE_OPTIONS or MALLOC_ARENA_MAX given to the container take precedence.
+    export NODE_OPTIONS="--max-semi-space-size=2${NODE_OPTIONS:+ $NODE_OPTIONS}"
+    export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
     if [ -n "$bounding" ] && [ $(( (0x$bounding >> CAP_NET_RAW) & 1 )) -eq 1 ] && [ -x "$node_net_raw" ]; then
       node="$node_net_raw"
     fi

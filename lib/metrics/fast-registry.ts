@@ -4,9 +4,11 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * A prom-client Registry whose text exposition is several times faster, byte for byte the same.
  * prom-client formats every line from scratch: it spreads the default labels into a new object,
  * escapes every label value with three regular expressions and joins arrays, 1.5-3 µs a line, so
- * 10,000 series (mostly histogram buckets) take 15-20 ms per scrape. Here the label part of each
- * series' lines is built once and cached (until the series is recreated or the default labels
- * change), so a scrape only appends values.
+ * 10,000 series (mostly histogram buckets) take 15-20 ms per scrape. Here a histogram line is
+ * written as bytes from two cached parts, the start up to its `le` label (one per bucket bound, shared
+ * by every series of the histogram) and the rest of its labels (one per series), so a scrape only
+ * copies them and writes the numbers. Caching whole lines per series instead cost ~9 MiB of heap and
+ * buffers for 50 ICMP targets of 295 buckets (bench/results/memory-analysis.md), for a scrape no faster.
  *
  * It reads prom-client 15 internals (`hashMap` of Counter, Gauge and Histogram, `upperBounds` of
  * Histogram); test/lib/metrics/fast-registry.test.ts compares the output with prom-client's own, so an
@@ -15,29 +17,28 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  */
 export class FastRegistry extends Registry {
   private defaults: Record<string, unknown> = {};
-  private seriesText = new WeakMap<HistogramSeries, SeriesText>();
+  /** The label part after `le` of each histogram series' lines, by the series object prom-client stores. */
+  private seriesTails = new WeakMap<HistogramSeries, SeriesTails>();
   /** Label part (`{…}` or '') of counter and gauge lines, by the labels object prom-client stores. */
   private labelText = new WeakMap<object, string>();
-  private readonly boundKeys = new WeakMap<readonly number[], string[]>();
+  private readonly heads = new WeakMap<HistogramInternals, HistogramHeads>();
 
   override setDefaultLabels(labels: object): void {
     super.setDefaultLabels(labels);
     this.defaults = { ...labels };
-    this.seriesText = new WeakMap();
+    this.seriesTails = new WeakMap();
     this.labelText = new WeakMap();
   }
 
   /**
    * The exposition as UTF-8 chunks, for writing to a response without building (and garbage-collecting)
    * one ~1 MB string per scrape: Buffer.concat(chunks) is byte for byte Buffer.from(await metrics()).
-   * Each histogram series keeps its rendered lines (text and bytes) until its count or sum changes, so
-   * a series that had no new observation since the last scrape costs nothing.
    */
   async metricsChunks(): Promise<Buffer[]> {
     // Like prom-client's metrics(): every metric's collect() starts before any is formatted.
     const perMetric = await Promise.all(this.getMetricsAsArray().map(async (metric): Promise<Buffer[]> => {
       const histogram = this.fastHistogram(metric);
-      if (histogram) return this.histogramParts(histogram, 'bytes');
+      if (histogram) return [this.headsOf(histogram).header, this.histogramLines(histogram)];
       return [Buffer.from(await this.getMetricsAsString(metric))];
     }));
     const chunks: Buffer[] = [];
@@ -52,7 +53,7 @@ export class FastRegistry extends Registry {
   /** prom-client calls this for every metric in metrics() and getSingleMetricAsString(). */
   async getMetricsAsString(metric: unknown): Promise<string> {
     const histogram = this.fastHistogram(metric);
-    if (histogram) return this.histogramParts(histogram, 'text').join('');
+    if (histogram) return `${this.headsOf(histogram).header.toString()}${this.histogramLines(histogram).toString()}`;
     if (this.contentType === Registry.PROMETHEUS_CONTENT_TYPE && isPlain(metric) && (metric instanceof Counter || metric instanceof Gauge)) {
       return this.valueText(metric as unknown as ValueMetricInternals);
     }
@@ -64,63 +65,75 @@ export class FastRegistry extends Registry {
     return Array.isArray((metric as Partial<HistogramInternals>).upperBounds) ? (metric as unknown as HistogramInternals) : undefined;
   }
 
-  /** HELP and TYPE, then one part per series: its lines, each starting with a newline. */
-  private histogramParts(histogram: HistogramInternals, as: 'text'): string[];
-  private histogramParts(histogram: HistogramInternals, as: 'bytes'): Buffer[];
-  private histogramParts(histogram: HistogramInternals, as: 'text' | 'bytes'): (string | Buffer)[] {
-    const name = escapeString(histogram.name);
-    const header = `# HELP ${name} ${escapeString(histogram.help)}\n# TYPE ${name} histogram`;
-    const parts: (string | Buffer)[] = [as === 'text' ? header : Buffer.from(header)];
-    for (const series of Object.values(histogram.hashMap)) {
-      const text = this.textOf(series, name, histogram.upperBounds);
-      // observe() always adds to count, zero() and reset() create new series objects: same count and sum, same lines.
-      let lines = text.lines;
-      if (lines === undefined || lines.count !== series.count || !Object.is(lines.sum, series.sum)) text.lines = lines = { count: series.count, sum: series.sum };
-      if (as === 'text') parts.push((lines.text ??= lines.bytes ? lines.bytes.toString() : this.seriesLines(series, text, histogram.upperBounds)));
-      else parts.push((lines.bytes ??= lines.text !== undefined ? Buffer.from(lines.text) : this.seriesBytes(series, text, histogram.upperBounds)));
-    }
-    return parts;
-  }
-
-  private seriesLines(series: HistogramSeries, text: SeriesText, bounds: readonly number[]): string {
-    const keys = this.keysOf(bounds);
-    const counts = series.bucketValues;
-    let out = '';
-    let cumulative = 0;
-    for (let i = 0; i < keys.length; i++) {
-      cumulative += counts[keys[i]!]!;
-      out += `\n${text.buckets[i]!}${cumulative}`;
-    }
-    return `${out}\n${text.inf}${valueString(series.count)}\n${text.sum}${valueString(series.sum)}\n${text.count}${valueString(series.count)}`;
-  }
-
-  /** seriesLines() as UTF-8, written straight into one buffer: cached label bytes, digits written by hand. */
-  private seriesBytes(series: HistogramSeries, text: SeriesText, bounds: readonly number[]): Buffer {
-    const keys = this.keysOf(bounds);
-    const bytes = (text.bytes ??= {
-      buckets: text.buckets.map((prefix) => Buffer.from(`\n${prefix}`)),
-      inf: Buffer.from(`\n${text.inf}`),
-      sum: Buffer.from(`\n${text.sum}`),
-      count: Buffer.from(`\n${text.count}`),
-      size: 0,
-    });
-    if (bytes.size === 0) bytes.size = [...bytes.buckets, bytes.inf, bytes.sum, bytes.count].reduce((sum, b) => sum + b.length + MAX_NUMBER_BYTES, 0);
-    const out = Buffer.allocUnsafe(bytes.size);
-    const counts = series.bucketValues;
+  /** Every series' lines (each starting with a newline) as UTF-8, written into one buffer. */
+  private histogramLines(histogram: HistogramInternals): Buffer {
+    const heads = this.headsOf(histogram);
+    const all = Object.values(histogram.hashMap);
+    const tails = all.map((series) => this.tailsOf(series));
+    const lines = heads.keys.length + 3;
+    const size = tails.reduce((sum, t) => sum + heads.size + (heads.keys.length + 1) * t.bucket.length + 2 * t.plain.length + lines * MAX_NUMBER_BYTES, 0);
+    const out = Buffer.allocUnsafe(size);
     let at = 0;
-    let cumulative = 0;
-    for (let i = 0; i < keys.length; i++) {
-      cumulative += counts[keys[i]!]!;
-      at += bytes.buckets[i]!.copy(out, at);
-      at = writeNumber(out, at, cumulative);
-    }
-    at += bytes.inf.copy(out, at);
-    at = writeNumber(out, at, series.count);
-    at += bytes.sum.copy(out, at);
-    at = writeNumber(out, at, series.sum);
-    at += bytes.count.copy(out, at);
-    at = writeNumber(out, at, series.count);
+    // TypedArray#set is a plain memcpy; Buffer#copy validates its arguments, which doubled a scrape.
+    const put = (part: Buffer) => {
+      out.set(part, at);
+      at += part.length;
+    };
+    all.forEach((series, s) => {
+      const { bucket, plain } = tails[s]!;
+      const counts = series.bucketValues;
+      let cumulative = 0;
+      for (let i = 0; i < heads.keys.length; i++) {
+        cumulative += counts[heads.keys[i]!]!;
+        put(heads.lines[i]!);
+        put(bucket);
+        at = writeNumber(out, at, cumulative);
+      }
+      const inf = heads.keys.length;
+      for (const [head, tail, value] of [[inf, bucket, series.count], [inf + 1, plain, series.sum], [inf + 2, plain, series.count]] as const) {
+        put(heads.lines[head]!);
+        put(tail);
+        at = writeNumber(out, at, value);
+      }
+    });
     return out.subarray(0, at);
+  }
+
+  /** HELP and TYPE, and the start of each line up to the end of its metric name or `le` label. */
+  private headsOf(histogram: HistogramInternals): HistogramHeads {
+    let heads = this.heads.get(histogram);
+    if (heads) return heads;
+    const name = escapeString(histogram.name);
+    const texts = [
+      ...histogram.upperBounds.map((bound) => `\n${name}_bucket{${formatLabels([['le', bound]])[0]!}`),
+      `\n${name}_bucket{${formatLabels([['le', '+Inf']])[0]!}`,
+      `\n${name}_sum`,
+      `\n${name}_count`,
+    ];
+    const lines = texts.map((text) => Buffer.from(text));
+    heads = {
+      header: Buffer.from(`# HELP ${name} ${escapeString(histogram.help)}\n# TYPE ${name} histogram`),
+      lines,
+      size: lines.reduce((sum, line) => sum + line.length, 0),
+      keys: histogram.upperBounds.map(String),
+    };
+    this.heads.set(histogram, heads);
+    return heads;
+  }
+
+  /** The rest of a series' labels, in prom-client's order: own labels (`le`), default labels, series labels. */
+  private tailsOf(series: HistogramSeries): SeriesTails {
+    let tails = this.seriesTails.get(series);
+    if (tails) return tails;
+    const shared = series.labels;
+    const defaults = Object.entries(this.defaults).filter(([label]) => !Object.prototype.hasOwnProperty.call(shared, label));
+    const sharedPart = formatLabels(Object.entries(shared)).join(',');
+    const rest = (own: string[]) => [...formatLabels(defaults.filter(([label]) => !own.includes(label))), sharedPart].filter(Boolean).join(',');
+    const afterLe = rest(['le']);
+    const plain = rest([]);
+    tails = { bucket: Buffer.from(`${afterLe ? `,${afterLe}` : ''}} `), plain: Buffer.from(plain ? `{${plain}} ` : ' ') };
+    this.seriesTails.set(series, tails);
+    return tails;
   }
 
   private valueText(metric: ValueMetricInternals): string {
@@ -138,33 +151,6 @@ export class FastRegistry extends Registry {
       out += `\n${name}${labels} ${valueString(series.value)}`;
     }
     return out;
-  }
-
-  private keysOf(bounds: readonly number[]): string[] {
-    let keys = this.boundKeys.get(bounds);
-    if (!keys) this.boundKeys.set(bounds, (keys = bounds.map(String)));
-    return keys;
-  }
-
-  /** The label part of each line, in prom-client's order: own labels, default labels, series labels. */
-  private textOf(series: HistogramSeries, name: string, bounds: readonly number[]): SeriesText {
-    const cached = this.seriesText.get(series);
-    if (cached) return cached;
-    const shared = series.labels;
-    const defaults = Object.entries(this.defaults).filter(([label]) => !Object.prototype.hasOwnProperty.call(shared, label));
-    const sharedPart = formatLabels(Object.entries(shared)).join(',');
-    const line = (metricName: string, own: [string, unknown][]) => {
-      const parts = [...formatLabels([...own, ...defaults.filter(([label]) => !own.some(([o]) => o === label))]), sharedPart].filter(Boolean);
-      return `${metricName}${parts.length ? `{${parts.join(',')}}` : ''} `;
-    };
-    const text: SeriesText = {
-      buckets: bounds.map((bound) => line(`${name}_bucket`, [['le', bound]])),
-      inf: line(`${name}_bucket`, [['le', '+Inf']]),
-      sum: line(`${name}_sum`, []),
-      count: line(`${name}_count`, []),
-    };
-    this.seriesText.set(series, text);
-    return text;
   }
 }
 
@@ -194,15 +180,20 @@ interface ValueMetricInternals {
   hashMap: Record<string, { labels: Record<string, unknown>; value: number }>;
 }
 
-interface SeriesText {
-  buckets: string[];
-  inf: string;
-  sum: string;
-  count: string;
-  /** The same prefixes as UTF-8, each after a newline, and the most bytes a series' lines can take. */
-  bytes?: { buckets: Buffer[]; inf: Buffer; sum: Buffer; count: Buffer; size: number };
-  /** The series' rendered lines (text, bytes or both, as scrapes asked) for this count and sum. */
-  lines?: { count: number; sum: number; text?: string; bytes?: Buffer };
+/** Per histogram: HELP/TYPE, and the start of each line of a series: each bucket, +Inf, _sum, _count. */
+interface HistogramHeads {
+  header: Buffer;
+  lines: Buffer[];
+  /** Bytes of all `lines`. */
+  size: number;
+  /** bucketValues keys, in bound order. */
+  keys: string[];
+}
+
+/** A series' labels after the head: `,…} ` for bucket lines (after `le`), `{…} ` or ` ` for _sum and _count. */
+interface SeriesTails {
+  bucket: Buffer;
+  plain: Buffer;
 }
 
 /** valueString() is at most 26 characters ("-0.000000" and 17 digits). */

@@ -31,7 +31,7 @@ const recordingProber: Prober<'icmp'> = {
 };
 
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-const agent = new Agent(pino({ level: 'warn' }, pino.destination(2)), { ...PROBERS, icmp: recordingProber });
+const agent = new Agent(pino({ level: 'warn' }, pino.destination(2)), { ...PROBERS, icmp: async () => recordingProber });
 await agent.apply(await loadConfigFile(configFile!));
 if (mode === 'realtime') execFileSync('chrt', ['--all-tasks', '--fifo', '--pid', '5', String(process.pid)]);
 await sleep(Number(warmupSeconds));

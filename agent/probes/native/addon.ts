@@ -34,6 +34,11 @@ export interface NativeAddon {
   sockopt: {
     apply(fd: number, family: IpVersion, options: { dscp?: number; device?: string }): void;
   };
+  /** memory.c: gives back memory the process holds but no longer uses. */
+  memory: {
+    /** malloc_trim(0): true when glibc returned free heap pages to the kernel. */
+    trimMallocHeap(): boolean;
+  };
 }
 
 /** A module's marking, interface and source address for the addon's own sockets (socket_options.h). */

@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { DirectionTestResult } from '../../../agent/throughput/run-direction.js';
-import type { ThroughputDirection } from '../../../agent/throughput/transfer.js';
+import type { ThroughputDirection } from '../../../agent/throughput/directions.js';
 import { REPO_ROOT, waitFor } from '../../support/linkmon-process.js';
 import type { Lab } from '../../lab/lab.js';
 
 export const RESPONDER_PORT = 9480;
+/** The bearer token the lab's responder accepts. */
+export const LAB_TOKEN = 'lab-throughput-token-0123456789';
 
 export interface ThroughputSettings {
   /** Transfer time per direction, warm-up included, e.g. "3s". */
@@ -72,7 +74,7 @@ export async function startThroughputLab(lab: Lab, settings: ThroughputSettings)
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const token = 'lab-throughput-token-0123456789';
+    const token = LAB_TOKEN;
     writeFileSync(join(dir, 'token'), `${token}\n`, { mode: 0o600 });
     writeFileSync(
       join(dir, 'responder.yaml'),
