@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import { describeError } from '../lib/error-code.js';
 import type { IntervalKind } from '../lib/kinds.js';
 import type { TargetConfig } from './config/schema.js';
 import { attemptsPerCycle } from './kinds.js';
 import { JitterEstimator } from './stats/jitter.js';
-import { describeError } from './probes/reasons.js';
+
 import type { IntervalModule, ModuleOf, ProbeResult, Prober, TargetLabels } from './probes/types.js';
 import type { AgentMetrics } from './metrics.js';
 

@@ -1,6 +1,7 @@
 // A small client of the Prometheus HTTP query API (also served by PromQL-compatible long-term stores
 // such as VictoriaMetrics), with undici. Every failure becomes a ReportError naming its cause.
 import { request, type Dispatcher } from 'undici';
+import { errorCode } from '../lib/error-code.js';
 import { ReportError } from './errors.js';
 
 export interface VectorSample {
@@ -46,13 +47,6 @@ const CAUSE_BY_CODE: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
   ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
 };
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const { code, cause } = err as { code?: unknown; cause?: unknown };
-  if (typeof code === 'string') return code;
-  return cause === undefined ? undefined : errorCode(cause);
-}
 
 /** The URL without credentials, for messages. */
 export function displayUrl(url: URL): string {

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError, errorCode } from '../../lib/error-code.js';
 import { AttemptDeadline } from '../probes/deadline.js';
 import { systemResolver } from '../probes/resolver.js';
 import type { Logger } from 'pino';
 import type { PathTracingConfig } from '../config/schema.js';
 import type { NativeAddon } from '../probes/native/addon.js';
-import { describeError, errorCode } from '../probes/reasons.js';
+
 import type { PathMetrics } from './metrics.js';
 import { hopAddress, lastRespondingHop, pathChanged, traceRoute, type Trace } from './trace.js';
 import { UdpHopProber } from './udp-hop-prober.js';

@@ -1,6 +1,7 @@
+import { describeError, errorCode } from '../../lib/error-code.js';
 import { timerMs } from '../../lib/units.js';
 import type { NativeAddon } from '../probes/native/addon.js';
-import { describeError, errorCode } from '../probes/reasons.js';
+
 import { ProbeSendError, type HopProber, type ProbeAnswer } from './trace.js';
 
 type IpVersion = 4 | 6;

@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import { Client, type Dispatcher } from 'undici';
 import { readSecretFile } from '../../lib/config-file.js';
+import { describeError } from '../../lib/error-code.js';
 import { familyChoice } from '../config/network-fields.js';
 import { AttemptDeadline } from './deadline.js';
-import { describeError, reasonFromError } from './reasons.js';
+import { reasonFromError } from './reasons.js';
 import { systemResolver, type AddressFamily, type NameResolver } from './resolver.js';
 import { socketOptionsOf } from './socket-options.js';
 import { resolveTarget } from './target-address.js';

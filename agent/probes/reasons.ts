@@ -1,3 +1,4 @@
+import { errorCode } from '../../lib/error-code.js';
 import type { FailureReason, ProbeFailure } from './types.js';
 
 /**
@@ -50,13 +51,6 @@ export class ProbeFailureError extends Error {
   }
 }
 
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const { code, cause } = err as { code?: unknown; cause?: unknown };
-  if (typeof code === 'string') return code;
-  return cause === undefined ? undefined : errorCode(cause);
-}
-
 export function reasonFromError(err: unknown): FailureReason {
   const carried = carriedFailure(err);
   if (carried) return carried.reason;
@@ -77,11 +71,4 @@ function carriedFailure(err: unknown): ProbeFailure | undefined {
 
 function isTimeoutAbort(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError';
-}
-
-/** One line for logs and the status page: the code when there is one, else the message. */
-export function describeError(err: unknown): string {
-  const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
 }

@@ -1,8 +1,9 @@
 import { Resolver } from 'node:dns/promises';
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { describeError, errorCode } from '../../lib/error-code.js';
 import { AttemptDeadline, DEADLINE_PASSED } from './deadline.js';
-import { describeError, errorCode } from './reasons.js';
+
 import { failure, type ProbeFailure } from './types.js';
 
 export type AddressFamily = 4 | 6;

@@ -1,8 +1,9 @@
 import { constants } from 'node:os';
 import type { Socket } from 'node:net';
+import { errorCode } from '../../lib/error-code.js';
 import type { NetworkSettings } from '../config/network-fields.js';
 import { nativeAddon, type NativeSocketOptions } from './native/addon.js';
-import { errorCode } from './reasons.js';
+
 import type { AddressFamily } from './resolver.js';
 
 /** A module's source address, interface and DSCP (config: source_ip_address, source_interface, dscp). */

@@ -1,7 +1,8 @@
 import { isIP, Socket } from 'node:net';
+import { describeError } from '../../lib/error-code.js';
 import type { AttemptDeadline } from './deadline.js';
 import { nativeAddon } from './native/addon.js';
-import { describeError, reasonFromError } from './reasons.js';
+import { reasonFromError } from './reasons.js';
 import { connectWithOptions, socketOptionsProblem, type ProbeSocketOptions } from './socket-options.js';
 import { failure, type ProbeFailure } from './types.js';
 

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { describeError } from '../../lib/error-code.js';
 import type { AttemptDeadline } from './deadline.js';
-import { describeError, reasonFromError } from './reasons.js';
+import { reasonFromError } from './reasons.js';
 import { failure, type ProbeFailure } from './types.js';
 
 /** A module's TLS client settings (tls.ca_file read, tls.server_name, !tls.insecure_skip_verify). */

@@ -1,9 +1,10 @@
 import { randomFillSync } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { describeError } from '../../lib/error-code.js';
 import { timerMs } from '../../lib/units.js';
 import type { NetworkSettings } from '../config/network-fields.js';
-import { describeError, reasonFromError } from '../probes/reasons.js';
+import { reasonFromError } from '../probes/reasons.js';
 import type { AddressFamily } from '../probes/resolver.js';
 import type { TlsClientSettings } from '../probes/tls-connect.js';
 import type { FailureReason } from '../probes/types.js';

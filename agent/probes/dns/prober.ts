@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import { describeError } from '../../../lib/error-code.js';
 import { familyChoice } from '../../config/network-fields.js';
 import { AttemptDeadline, DEADLINE_PASSED } from '../deadline.js';
-import { describeError, reasonFromError } from '../reasons.js';
+import { reasonFromError } from '../reasons.js';
 import { systemResolver, type AddressFamily, type NameResolver } from '../resolver.js';
 import { socketOptionsOf } from '../socket-options.js';
 import { resolveTarget } from '../target-address.js';

@@ -1,7 +1,8 @@
+import { describeError } from '../../../lib/error-code.js';
 import type { IpVersion } from './packet.js';
 import type { IcmpReceivers, IcmpSocket, IcmpTransport } from './socket.js';
 import { nativeAddon, type NativeSocketOptions } from '../native/addon.js';
-import { describeError } from '../reasons.js';
+
 import { openKernelTimestampIcmp } from './socket-kernel.js';
 import { openRawSocketIcmp } from './socket-raw.js';
 

@@ -1,9 +1,10 @@
+import { describeError } from '../../../lib/error-code.js';
 import { decodeReflectorPacket, encodeSenderPacket, REFLECTION_MIN_BYTES, type DecodedReflection } from '../../../lib/stamp/packet.js';
 import { LINKMON_ERROR_ESTIMATE, MonotonicWallClock } from '../../../lib/stamp/timestamp.js';
 import { timerMs } from '../../../lib/units.js';
 import { JitterEstimator } from '../../stats/jitter.js';
 import type { AttemptDeadline } from '../deadline.js';
-import { describeError, reasonFromError } from '../reasons.js';
+import { reasonFromError } from '../reasons.js';
 import type { FamilyChoice } from '../../config/network-fields.js';
 import type { AddressFamily, NameResolver } from '../resolver.js';
 import type { ProbeSocketOptions } from '../socket-options.js';
