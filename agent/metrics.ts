@@ -160,7 +160,11 @@ export class AgentMetrics {
     } else {
       this.failures.inc({ ...labels, reason: result.reason });
     }
-    if (result.ipProtocol !== undefined) this.ipProtocol.set(labels, result.ipProtocol);
+    // The family seldom changes: the gauge is set when it does, not on every attempt.
+    if (result.ipProtocol !== undefined && latest.ipProtocol !== result.ipProtocol) {
+      latest.ipProtocol = result.ipProtocol;
+      this.ipProtocol.set(labels, result.ipProtocol);
+    }
     if (result.http) {
       for (const phase of HTTP_PHASES) this.httpPhase.set({ ...labels, phase }, result.http.phaseSeconds[phase]);
       this.httpStatus.set(labels, result.http.statusCode);
@@ -189,4 +193,6 @@ type LatestField = 'success' | 'lastSuccess' | 'jitter' | 'cycleDuration';
 
 interface LatestValues extends Partial<Record<LatestField, number>> {
   labels: TargetLabels;
+  /** The family last set on linkmon_probe_ip_protocol (a gauge shared with the throughput scheduler, so set directly). */
+  ipProtocol?: number;
 }
