@@ -137,8 +137,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'validate': {
       const file = requireConfig(command, options);
       const { validateConfigFile } = await import('./validate.js');
-      process.stdout.write(`${await validateConfigFile(file)}
-`);
+      process.stdout.write(`${await validateConfigFile(file)}\n`);
       if (webConfig) {
         process.stdout.write(`${webConfigFile}: valid (${webConfig.tls ? `TLS, client auth ${webConfig.tls.clientAuth}` : 'no TLS'}, ${webConfig.users.size} basic auth users)\n`);
       }
