@@ -246,11 +246,17 @@ export async function startFaultLab(): Promise<FaultLab> {
     responderKill: () => responder?.kill('SIGKILL'),
     responderTransferUnderWay: async (direction) => {
       // Watched in the kernel (ss), not asked of the responder or timed on the agent's schedule: on a
-      // loaded box both lag by seconds. Bounded by three of the agent's 10 s test cycles.
-      const counter = direction === 'download' ? /bytes_sent:(\d+)/g : /bytes_received:(\d+)/g;
+      // loaded box both lag by seconds. A connection counts once its byte counter grew by 64 KiB
+      // between two looks: an idle keep-alive connection of an earlier test carries a large count
+      // too. Bounded by three of the agent's 10 s test cycles.
+      const counter = direction === 'download' ? 'bytes_sent' : 'bytes_received';
+      let previous = new Map<string, number>();
       await waitFor(`a ${direction} under way`, async () => {
         const { stdout } = await lab.exec(lab.dc, ['ss', '-tniH', 'state', 'established', `( sport = :${RESPONDER.http} )`]);
-        return [...stdout.matchAll(counter)].some((match) => Number(match[1]) >= 256 * 1024) ? true : undefined;
+        const current = transferCounters(stdout, counter);
+        const moving = [...current].some(([peer, bytes]) => bytes - (previous.get(peer) ?? bytes) >= 64 * 1024);
+        previous = current;
+        return moving ? true : undefined;
       }, 35_000, 50);
     },
     responderStart,
@@ -268,4 +274,23 @@ export async function startFaultLab(): Promise<FaultLab> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Each connection's byte counter from `ss -tniH` output, by peer address: every socket is a line with
+ * the local and peer addresses, then an indented line of TCP info (`bytes_sent:N ... bytes_received:N`).
+ */
+function transferCounters(ssOutput: string, counter: 'bytes_sent' | 'bytes_received'): Map<string, number> {
+  const counters = new Map<string, number>();
+  let peer: string | undefined;
+  for (const line of ssOutput.split('\n')) {
+    const addresses = /(\S+:\d+)\s+(\S+:\d+)\s*$/.exec(line);
+    if (addresses && !line.startsWith('\t') && !line.startsWith(' ')) {
+      peer = addresses[2];
+      continue;
+    }
+    const bytes = new RegExp(`${counter}:(\\d+)`).exec(line);
+    if (peer !== undefined && bytes) counters.set(peer, Number(bytes[1]));
+  }
+  return counters;
 }
