@@ -107,7 +107,9 @@ const groupNames = (groups: RuleGroup[]) => groups.map((g) => g.name);
 /** Recording groups first, so an alert reads the recordings of the same evaluation. */
 const inEvalOrder = (groups: RuleGroup[]) => [...groups.filter((g) => !g.name.endsWith('.alerts')), ...groups.filter((g) => g.name.endsWith('.alerts'))];
 
-describe('capacity rules (promtool test rules)', () => {
+// Each test waits for promtool, itself bounded at 120 s: CPU work that took over 60 s once with two
+// suites on the two cores.
+describe('capacity rules (promtool test rules)', { timeout: 150_000 }, () => {
   it('record utilisation per direction with throughput-test traffic of that link subtracted', () => {
     const names = capacityNames(alertsConfig);
     const groups = inEvalOrder(capacityRuleGroups(alertsConfig));
