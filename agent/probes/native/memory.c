@@ -6,6 +6,7 @@
 // JavaScript API (N-API, exports.memory):
 //   trimMallocHeap() -> boolean   true when malloc returned memory to the kernel
 #include <node_api.h>
+#include "polled_socket.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -22,10 +23,6 @@ static napi_value trim_malloc(napi_env env, napi_callback_info info) {
 
 /** Sets exports.memory = { trimMallocHeap } (addon.c calls this at load). */
 napi_value memory_init(napi_env env, napi_value exports) {
-  napi_value memory, trim;
-  napi_create_object(env, &memory);
-  napi_create_function(env, "trimMallocHeap", NAPI_AUTO_LENGTH, trim_malloc, NULL, &trim);
-  napi_set_named_property(env, memory, "trimMallocHeap", trim);
-  napi_set_named_property(env, exports, "memory", memory);
+  export_function(env, exports, "memory", "trimMallocHeap", trim_malloc);
   return exports;
 }

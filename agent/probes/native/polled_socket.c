@@ -235,3 +235,11 @@ void polled_socket_export(napi_env env, napi_value exports, const char *name, na
   napi_define_properties(env, object, sizeof methods / sizeof methods[0], methods);
   napi_set_named_property(env, exports, name, object);
 }
+
+void export_function(napi_env env, napi_value exports, const char *space, const char *name, napi_callback fn) {
+  napi_value object;
+  napi_create_object(env, &object);
+  napi_property_descriptor method = {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL};
+  napi_define_properties(env, object, 1, &method);
+  napi_set_named_property(env, exports, space, object);
+}

@@ -108,4 +108,7 @@ napi_value send_timed(napi_env env, polled_socket *s, const void *data, size_t l
 /** Sets exports[name] = { open, send, close }, close being polled_socket's own. */
 void polled_socket_export(napi_env env, napi_value exports, const char *name, napi_callback open, napi_callback send);
 
+/** Sets exports[space] = { [name]: fn }: a feature that exports one function. */
+void export_function(napi_env env, napi_value exports, const char *space, const char *name, napi_callback fn);
+
 #endif

@@ -115,10 +115,6 @@ static napi_value apply(napi_env env, napi_callback_info info) {
 
 /** Sets exports.sockopt = { apply } (addon.c calls this at load). */
 napi_value socket_options_init(napi_env env, napi_value exports) {
-  napi_value sockopt;
-  napi_create_object(env, &sockopt);
-  napi_property_descriptor methods[] = {{"apply", NULL, apply, NULL, NULL, NULL, napi_default, NULL}};
-  napi_define_properties(env, sockopt, 1, methods);
-  napi_set_named_property(env, exports, "sockopt", sockopt);
+  export_function(env, exports, "sockopt", "apply", apply);
   return exports;
 }

@@ -44,10 +44,6 @@ static napi_value tcp_info(napi_env env, napi_callback_info info) {
 
 /** Sets exports.tcp = { info } (addon.c calls this at load). */
 napi_value tcp_info_init(napi_env env, napi_value exports) {
-  napi_value tcp;
-  napi_create_object(env, &tcp);
-  napi_property_descriptor methods[] = {{"info", NULL, tcp_info, NULL, NULL, NULL, napi_default, NULL}};
-  napi_define_properties(env, tcp, 1, methods);
-  napi_set_named_property(env, exports, "tcp", tcp);
+  export_function(env, exports, "tcp", "info", tcp_info);
   return exports;
 }
