@@ -1,44 +1,52 @@
 // The STAMP session's socket with kernel receive timestamps (agent/probes/native/udp_socket.c) against a loopback echo.
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../../../agent/probes/native/addon.js';
 import { openReflectorSocket, type UdpTransport } from '../../../../agent/probes/udp/socket.js';
 import { freeLoopbackUdpPort } from '../../../support/ports.js';
 
-/**
- * How long the echo keeps the event loop busy after answering: what a /metrics render would do. Long
- * enough that the box cannot fake it: at 50 ms, a run beside stress-ng took 50.9 ms for the echo's
- * own answer (the process waiting for a core), not for the stall.
- */
+/** How long the agent's event loop stays busy after sending: what a /metrics render would do. */
 const STALL_MS = 250;
 
-describe('reflector socket with kernel receive timestamps', () => {
-  let echo: Socket;
-  let port: number;
-  beforeAll(async () => {
-    echo = createSocket('udp4');
-    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', () => resolve()));
-    port = echo.address().port;
-    echo.on('message', (packet, from) => {
-      echo.send(packet, from.port, from.address);
-      // After the reply has left (dgram sends on the next tick), before anything else runs.
-      if (packet.toString() === 'stall') {
-        setImmediate(() => {
-          const until = performance.now() + STALL_MS;
-          while (performance.now() < until);
-        });
-      }
-    });
-  });
-  afterAll(() => echo.close());
+/** A UDP echo on its own thread, so the busy loop below holds up the agent's side only. */
+const ECHO = `
+const { parentPort } = require('node:worker_threads');
+const echo = require('node:dgram').createSocket('udp4');
+echo.on('message', (packet, from) => echo.send(packet, from.port, from.address));
+echo.bind(0, '127.0.0.1', () => parentPort.postMessage(echo.address().port));
+`;
 
-  /** Sends one datagram and resolves with the round trip in ms as the socket timed it. */
+describe('reflector socket with kernel receive timestamps', () => {
+  let echo: Worker;
+  let port: number;
+  let timestamping: { close(): void };
+  beforeAll(async () => {
+    echo = new Worker(ECHO, { eval: true });
+    port = await new Promise<number>((resolve) => echo.once('message', resolve));
+    // Linux switches receive timestamps on for the whole host a moment after the first socket asks
+    // (net_enable_timestamp is deferred to a workqueue); until then a datagram is stamped when it is
+    // read, and a fresh socket's first reply read 251 ms for a 250 ms stall. One socket held open,
+    // as the agent holds its STAMP session's, keeps them on.
+    timestamping = await openReflectorSocket('127.0.0.1', 4, port, { onMessage: () => {}, onError: () => {} }, 'kernel');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+  afterAll(async () => {
+    timestamping?.close();
+    await echo.terminate();
+  });
+
+  /** Sends one datagram and resolves with the round trip in ms as the socket timed it; 'stall' keeps the loop busy meanwhile. */
   async function roundTrip(transport: UdpTransport, payload: string): Promise<{ timestamps: string; rttMs: number; echoed: string }> {
     let answered!: (value: { packet: Buffer; receivedNs: bigint }) => void;
     const reply = new Promise<{ packet: Buffer; receivedNs: bigint }>((resolve) => (answered = resolve));
     const socket = await openReflectorSocket('127.0.0.1', 4, port, { onMessage: (packet, receivedNs) => answered({ packet, receivedNs }), onError: () => {} }, transport);
     try {
       const sentNs = socket.send(Buffer.from(payload));
+      if (payload === 'stall') {
+        const until = performance.now() + STALL_MS;
+        while (performance.now() < until);
+      }
       const { packet, receivedNs } = await reply;
       return { timestamps: socket.timestamps, rttMs: Number(receivedNs - sentNs) / 1e6, echoed: packet.toString() };
     } finally {
@@ -55,7 +63,7 @@ describe('reflector socket with kernel receive timestamps', () => {
     const eventLoop = await roundTrip('dgram', 'stall');
     expect(kernel).toMatchObject({ timestamps: 'kernel', echoed: 'stall' });
     expect(eventLoop).toMatchObject({ timestamps: 'event-loop', echoed: 'stall' });
-    // The echo answers before it stalls: the kernel saw the reply long before the loop was free again.
+    // The echo answered at once: the kernel saw the reply long before the loop was free again.
     expect(kernel.rttMs).toBeLessThan(STALL_MS);
     expect(eventLoop.rttMs).toBeGreaterThanOrEqual(STALL_MS);
   });
