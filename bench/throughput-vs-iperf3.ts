@@ -12,7 +12,8 @@
 import { parseArgs } from 'node:util';
 import type { ThroughputDirection } from '../agent/throughput/directions.js';
 import { createLab, type Lab } from '../test/lab/lab.js';
-import { GOODPUT_PER_WIRE_BYTE, LAB_TOKEN, processCpuSeconds, RESPONDER_PORT, startThroughputLab, type ThroughputLab } from '../test/agent/throughput/lab-harness.js';
+import { LAB_TOKEN, processCpuSeconds, RESPONDER_PORT, startThroughputLab, type ThroughputLab } from '../test/agent/throughput/lab-harness.js';
+import { GOODPUT_PER_WIRE_BYTE } from '../test/lab/iperf3.js';
 import { waitFor } from '../test/support/linkmon-process.js';
 import { compiledPath, compileForBench, machineNote, writeResults } from './icmp-bench-support.js';
 

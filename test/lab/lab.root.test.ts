@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binomialInterval } from '../support/stats/binomial.js';
 import { median } from '../support/stats/sample-quantile.js';
-import { waitFor } from '../support/linkmon-process.js';
+import { DIRECTION_LABEL, THROUGHPUT_DIRECTIONS } from '../../agent/throughput/directions.js';
+import { GOODPUT_PER_WIRE_BYTE, iperf3Goodput } from './iperf3.js';
 import { cleanupStaleLabs, createLab, type Lab } from './lab.js';
 import { listNamespaces } from './naming.js';
 import { run } from './run.js';
@@ -17,8 +18,15 @@ import { run } from './run.js';
  */
 const CONFIDENCE = 0.999;
 const REPORTED_CONFIDENCE = 0.95;
-/** tbf counts whole frames; iperf3 reports TCP payload: 1448 bytes (MSS with timestamps) per 1514-byte frame. */
-const TCP_GOODPUT_AT_20_MBIT = 20e6 * (1448 / 1514);
+/** tbf counts whole frames; iperf3 reports TCP payload, in bytes per second. */
+const GOODPUT_AT_20_MBIT = (20e6 / 8) * GOODPUT_PER_WIRE_BYTE;
+/**
+ * A shaper never delivers more than its rate, but a starved sender delivers less: even at
+ * real-time priority, one CI run read 18.12 Mbit/s (0.947) on Node 24's pass while Node 20's pass
+ * of the same run read within 3%. So every reading must stay under the ceiling, and the best of
+ * up to three must reach it: a shaper set wrong reads low every time.
+ */
+const SHAPER_ATTEMPTS = 3;
 
 describe('network lab', () => {
   let lab: Lab;
@@ -38,27 +46,22 @@ describe('network lab', () => {
   });
 
   it('limits site 1 to 20 Mbit/s each way, on the ifb upstream and the egress downstream (iperf3 goodput within 3%)', async () => {
-    // iperf3 runs at real-time priority: on the shared, overloaded dev box a starved iperf3 process
-    // read ±11% here, which measures the box, not the shaper (with chrt: within 0.2%).
-    const realtime = ['chrt', '--fifo', '5'];
-    const server = lab.spawn(lab.dc, [...realtime, 'iperf3', '-s', '-B', lab.dcAddress(), '-p', '5201'], { stdio: 'ignore' });
+    await lab.setRate('site_to_dc', { mbit: 20 }, 1);
+    await lab.setRate('dc_to_site', { mbit: 20 }, 1);
     try {
-      await lab.setRate('site_to_dc', { mbit: 20 }, 1);
-      await lab.setRate('dc_to_site', { mbit: 20 }, 1);
-      for (const reverse of [false, true]) {
-        const argv = [...realtime, 'iperf3', '-c', lab.dcAddress(), '-p', '5201', '-t', '3', '-O', '1', '-J', ...(reverse ? ['-R'] : [])];
-        const { stdout } = await waitFor('iperf3 server', () => lab.exec(lab.site(1), argv), 10_000, 200);
-        const bitsPerSecond = (JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
-        const ratio = bitsPerSecond / TCP_GOODPUT_AT_20_MBIT;
-        const what = `${reverse ? 'dc_to_site' : 'site_to_dc'} ${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s`;
-        expect(ratio, what).toBeGreaterThan(0.97);
-        expect(ratio, what).toBeLessThan(1.03);
+      for (const direction of THROUGHPUT_DIRECTIONS) {
+        const readings: number[] = [];
+        while (readings.length < SHAPER_ATTEMPTS && !readings.some((ratio) => ratio > 0.97)) {
+          readings.push((await iperf3Goodput(lab, direction, 4, 1, true)) / GOODPUT_AT_20_MBIT);
+        }
+        const what = `${DIRECTION_LABEL[direction]}: ${readings.map((ratio) => `${(ratio * 20).toFixed(2)}`).join(', ')} Mbit/s of goodput at 20`;
+        for (const ratio of readings) expect(ratio, what).toBeLessThan(1.03);
+        expect(Math.max(...readings), what).toBeGreaterThan(0.97);
       }
     } finally {
-      server.kill();
       await lab.clearImpairments();
     }
-  });
+  }, 150_000);
 
   it('drops 10% of site 1 upstream: ping loss equals the router\'s drop count and fits the injected ratio', async () => {
     await lab.setDrop('site_to_dc', 0.1, { site: 1 });

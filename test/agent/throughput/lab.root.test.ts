@@ -14,7 +14,8 @@
 // as the lab runs its reference tools; the nominal goodput is only a sanity bound on the lab.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/lab.js';
-import { GOODPUT_PER_WIRE_BYTE, iperf3Goodput, startThroughputLab, type ThroughputLab } from './lab-harness.js';
+import { GOODPUT_PER_WIRE_BYTE, iperf3Goodput } from '../../lab/iperf3.js';
+import { startThroughputLab, type ThroughputLab } from './lab-harness.js';
 
 const SECONDS = 3;
 const WARMUP_SECONDS = 1;
