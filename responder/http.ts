@@ -1,8 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SummarizedLog } from '../lib/log-summary.js';
-import { expositionChunks } from '../lib/metrics/fast-registry.js';
-import { encodeExposition, negotiateExposition, sendExposition } from '../web/exposition.js';
+import { ExpositionRenderer, negotiateExposition, sendExposition } from '../web/exposition.js';
 import type { ResponderConfig } from './config.js';
 import type { AbortReason, HttpEndpoint, HttpRejectionReason, ResponderMetrics, TestEndpoint } from './metrics.js';
 import type { TestSlots } from './slots.js';
@@ -47,6 +46,7 @@ const CLOSE_GRACE_MS = 1000;
 /** The responder's HTTP(S) API (docs/responder.md is the contract). */
 export function createHttpHandler(deps: HttpHandlerDeps): Handler {
   const { limits, metrics } = deps;
+  const exposition = new ExpositionRenderer();
 
   const sendJson = (res: ServerResponse, status: number, body: object, headers: OutgoingHttpHeaders = {}) => {
     const text = `${JSON.stringify(body)}\n`;
@@ -89,15 +89,18 @@ export function createHttpHandler(deps: HttpHandlerDeps): Handler {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'metrics':
-        return void expositionChunks(metrics.registry)
-          .then((chunks) => encodeExposition(chunks, negotiateExposition(req.headers)))
-          .then(
-            (encoded) => sendExposition(res, encoded),
-            (err: unknown) => {
-              deps.log.error({ err }, 'collecting metrics failed');
-              sendJson(res, 500, { error: 'internal', detail: 'collecting metrics failed' });
-            },
-          );
+        return void exposition.render(metrics.registry, negotiateExposition(req.headers)).then(
+          (encoded) => {
+            // Its memory is written again by a later scrape: not before this response is done with it.
+            if (res.closed) encoded.release();
+            else res.once('close', () => encoded.release());
+            sendExposition(res, encoded);
+          },
+          (err: unknown) => {
+            deps.log.error({ err }, 'collecting metrics failed');
+            sendJson(res, 500, { error: 'internal', detail: 'collecting metrics failed' });
+          },
+        );
       case 'download':
       case 'upload':
         return startTest(req, res, endpoint, url.searchParams);

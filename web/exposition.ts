@@ -1,6 +1,9 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
-import { toOpenMetrics } from '../lib/metrics/openmetrics.js';
+import { constants as zlibConstants, gzipSync } from 'node:zlib';
+import type { Registry } from 'prom-client';
+import { chunksOf, expositionWriter } from '../lib/metrics/fast-registry.js';
+import { toOpenMetrics, toOpenMetricsInPlace } from '../lib/metrics/openmetrics.js';
+import { RenderBufferPool, type RenderBuffer } from '../lib/metrics/render-buffer.js';
 
 /**
  * /metrics content negotiation as the Go exporters do it (client_golang's promhttp with
@@ -8,8 +11,8 @@ import { toOpenMetrics } from '../lib/metrics/openmetrics.js';
  * asks for OpenMetrics first and accepts gzip, so that is what a scrape gets; a browser or curl
  * without headers gets plain text.
  *
- * Split in three so a caller can keep what it rendered: negotiate() per request, encode() once per
- * variant of one rendering, send() per request.
+ * Split in three so a caller can keep what it rendered: negotiateExposition() per request,
+ * ExpositionRenderer.render() once per variant of one rendering, sendExposition() per request.
  */
 export interface ExpositionVariant {
   format: 'text' | 'openmetrics-1.0.0' | 'openmetrics-0.0.1';
@@ -19,6 +22,8 @@ export interface ExpositionVariant {
 export interface EncodedExposition {
   headers: Record<string, string>;
   body: Buffer[];
+  /** Gives the memory `body` is in back, to be written by a later render: only once no response sends it any more. */
+  release(): void;
 }
 
 const CONTENT_TYPES: Record<ExpositionVariant['format'], string> = {
@@ -41,13 +46,64 @@ export function negotiateExposition(headers: IncomingHttpHeaders): ExpositionVar
   return { format: negotiateFormat(headers.accept), encoding: negotiateEncoding(headers['accept-encoding']) };
 }
 
-/** `text`: the 0.0.4 exposition in chunks that break only at line boundaries (FastRegistry.metricsChunks()). */
-export function encodeExposition(text: readonly Buffer[], variant: ExpositionVariant): EncodedExposition {
-  const body = variant.format === 'text' ? [...text] : toOpenMetrics(text);
-  const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[variant.format], 'Cache-Control': 'no-store', Vary: 'Accept, Accept-Encoding' };
-  if (variant.encoding === 'identity') return { headers: { ...headers, 'Content-Length': String(byteLength(body)) }, body };
-  const compressed = gzipSync(Buffer.concat(body), { level: GZIP_LEVEL });
-  return { headers: { ...headers, 'Content-Encoding': 'gzip', 'Content-Length': String(compressed.length) }, body: [compressed] };
+/**
+ * Renders /metrics into memory it keeps and writes again on later scrapes (RenderBufferPool), not into
+ * new strings and Buffers per scrape, which stayed allocated until a major collection (6-8 MiB on an
+ * ICMP agent scraped every 15 s, bench/results/memory-render-buffer.md). The text is written into one
+ * buffer, converted to OpenMetrics in place, and either sent from it or compressed from it into a
+ * second, smaller one; a buffer being sent is not handed out again before release().
+ */
+export class ExpositionRenderer {
+  private readonly buffers = new RenderBufferPool();
+  /** The sizes of the last rendering, to take the free buffer that fits (a text one, a compressed one). */
+  private textBytes = 0;
+  private compressedBytes = 0;
+
+  async render(registry: Registry, variant: ExpositionVariant): Promise<EncodedExposition> {
+    const write = await expositionWriter(registry);
+    // From here on synchronous: a buffer taken for the text is either the body or given back before
+    // anything else runs.
+    const text = this.buffers.acquire(this.textBytes);
+    const ends = write(text);
+    this.textBytes = text.length;
+    if (variant.format !== 'text' && !toOpenMetricsInPlace(text, 0, ends)) this.rewrite(text, toOpenMetrics(chunksOf(text, 0, ends)));
+    const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[variant.format], 'Cache-Control': 'no-store', Vary: 'Accept, Accept-Encoding' };
+    if (variant.encoding === 'identity') return this.encoded({ ...headers, 'Content-Length': String(text.length) }, text);
+    const compressedInto = this.buffers.acquire(this.compressedBytes);
+    // One output buffer of zlib's (no list of 16 KiB chunks concatenated), copied into ours and left to
+    // the next young-generation collection.
+    compressedInto.append(gzipSync(text.content, { level: GZIP_LEVEL, chunkSize: Math.max(zlibConstants.Z_DEFAULT_CHUNK, compressedInto.capacity) }));
+    this.buffers.release(text);
+    this.compressedBytes = compressedInto.length;
+    return this.encoded({ ...headers, 'Content-Encoding': 'gzip', 'Content-Length': String(compressedInto.length) }, compressedInto);
+  }
+
+  /** Free buffers kept for later renders (for tests). */
+  get freeBuffers(): number {
+    return this.buffers.freeCount;
+  }
+
+  private encoded(headers: Record<string, string>, body: RenderBuffer): EncodedExposition {
+    let released = false;
+    return {
+      headers,
+      body: [body.content],
+      release: () => {
+        if (released) return;
+        released = true;
+        this.buffers.release(body);
+      },
+    };
+  }
+
+  /** The rare OpenMetrics conversion that cannot be done in place: through a second buffer, copied back. */
+  private rewrite(text: RenderBuffer, chunks: readonly Buffer[]): void {
+    const spare = this.buffers.acquire(this.textBytes);
+    for (const chunk of chunks) spare.append(chunk);
+    text.clear();
+    text.append(spare.content);
+    this.buffers.release(spare);
+  }
 }
 
 export function sendExposition(res: ServerResponse, encoded: EncodedExposition): void {
@@ -57,10 +113,6 @@ export function sendExposition(res: ServerResponse, encoded: EncodedExposition):
   res.cork();
   for (const chunk of encoded.body) res.write(chunk);
   res.end();
-}
-
-function byteLength(chunks: readonly Buffer[]): number {
-  return chunks.reduce((sum, chunk) => sum + chunk.length, 0);
 }
 
 interface MediaRange {

@@ -1,7 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { expositionChunks } from '../../lib/metrics/fast-registry.js';
-import { encodeExposition, negotiateExposition, sendExposition, type EncodedExposition } from '../../web/exposition.js';
+import { ExpositionRenderer, negotiateExposition, sendExposition, type EncodedExposition } from '../../web/exposition.js';
 import { RenderReuse, ScrapeLimit } from './scrape-load.js';
 import { renderStatusPage, type StatusPageModel } from './status-page.js';
 
@@ -16,13 +15,16 @@ export interface ExporterSource {
 /** How much /metrics may cost (scrape-load.ts); defaults for anything not given. */
 export interface ScrapeLoad {
   limit?: ScrapeLimit;
-  reuse?: RenderReuse<EncodedExposition>;
+  renderer?: ExpositionRenderer;
 }
 
 /** Routes: /metrics, /healthz (process alive), /-/ready (config loaded, first cycle done), / (status page). */
 export function exporterHandler(source: ExporterSource, load: ScrapeLoad = {}): RequestListener {
   const limit = load.limit ?? new ScrapeLimit();
-  const reuse = load.reuse ?? new RenderReuse<EncodedExposition>();
+  const renderer = load.renderer ?? new ExpositionRenderer();
+  // A rendering's memory goes back to the renderer once no scrape can be answered from it and every
+  // response sending it has closed: a slow reader keeps its bytes while later scrapes render elsewhere.
+  const reuse = new RenderReuse<EncodedExposition>(undefined, undefined, (encoded) => encoded.release());
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
@@ -33,7 +35,7 @@ export function exporterHandler(source: ExporterSource, load: ScrapeLoad = {}): 
         if (!limit.admit(res)) return send(res, 503, 'text/plain', `limit of ${limit.limit} concurrent scrapes reached, try again later\n`, { 'Retry-After': '1' });
         const variant = negotiateExposition(req.headers);
         reuse
-          .body(registry, `${variant.format} ${variant.encoding}`, () => expositionChunks(registry).then((chunks) => encodeExposition(chunks, variant)))
+          .body(registry, `${variant.format} ${variant.encoding}`, () => renderer.render(registry, variant), res)
           .then(
             (encoded) => sendExposition(res, encoded),
             (err: unknown) => {

@@ -21,28 +21,72 @@ export const DEFAULT_MAX_CONCURRENT_SCRAPES = 40;
 interface Rendered<T> {
   startedAt: number;
   body: Promise<T>;
+  /** One for the cache while the rendering may be served again, one per response still sending it. */
+  holds: number;
+  settled?: { value: T };
 }
 
-/** Reuses a rendering of the same registry (and variant: format and encoding) started within `maxAgeMs`. */
+/** What holds a body until it emits 'close' (a ServerResponse: sent, or its connection gone). */
+export interface BodyHolder {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Reuses a rendering of the same registry (and variant: format and encoding) started within `maxAgeMs`,
+ * and hands it to `dispose` once it can neither be served again nor is still being sent to anyone
+ * (the renderer then writes its memory again).
+ */
 export class RenderReuse<T> {
   private readonly recent = new WeakMap<object, Map<string, Rendered<T>>>();
 
   constructor(
     private readonly maxAgeMs = RENDER_REUSE_MS,
     private readonly now: () => number = () => performance.now(),
+    private readonly dispose: (body: T) => void = () => {},
   ) {}
 
-  body(registry: object, variant: string, render: () => Promise<T>): Promise<T> {
+  /** The body to send, held for `holder` until it closes. */
+  body(registry: object, variant: string, render: () => Promise<T>, holder?: BodyHolder): Promise<T> {
     let variants = this.recent.get(registry);
     if (!variants) this.recent.set(registry, (variants = new Map()));
     const now = this.now();
-    const last = variants.get(variant);
-    if (last && now - last.startedAt < this.maxAgeMs) return last.body;
-    const rendered: Rendered<T> = { startedAt: now, body: render() };
-    variants.set(variant, rendered);
-    // A failed rendering is not served again.
-    rendered.body.catch(() => variants.get(variant) === rendered && variants.delete(variant));
+    // Every variant, so a rendering nobody asks for again (a one-off curl) does not keep its memory.
+    for (const [key, last] of variants) {
+      if (now - last.startedAt < this.maxAgeMs) continue;
+      variants.delete(key);
+      this.release(last);
+    }
+    let rendered = variants.get(variant);
+    if (!rendered) rendered = this.start(variants, variant, now, render);
+    if (holder) {
+      const held = rendered;
+      held.holds += 1;
+      holder.once('close', () => this.release(held));
+    }
     return rendered.body;
+  }
+
+  private start(variants: Map<string, Rendered<T>>, variant: string, now: number, render: () => Promise<T>): Rendered<T> {
+    const rendered: Rendered<T> = { startedAt: now, body: render(), holds: 1 };
+    variants.set(variant, rendered);
+    rendered.body.then(
+      (value) => {
+        rendered.settled = { value };
+        if (rendered.holds === 0) this.dispose(value);
+      },
+      // A failed rendering is not served again.
+      () => {
+        if (variants.get(variant) !== rendered) return;
+        variants.delete(variant);
+        this.release(rendered);
+      },
+    );
+    return rendered;
+  }
+
+  private release(rendered: Rendered<T>): void {
+    rendered.holds -= 1;
+    if (rendered.holds === 0 && rendered.settled) this.dispose(rendered.settled.value);
   }
 }
 

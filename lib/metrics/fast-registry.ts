@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RenderBuffer } from './render-buffer.js';
 
 /**
  * A prom-client Registry whose text exposition is several times faster, byte for byte the same.
@@ -7,8 +8,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * 10,000 series (mostly histogram buckets) take 15-20 ms per scrape. Here a histogram line is
  * written as bytes from two cached parts, the start up to its `le` label (one per bucket bound, shared
  * by every series of the histogram) and the rest of its labels (one per series), so a scrape only
- * copies them and writes the numbers. Caching whole lines per series instead cost ~9 MiB of heap and
- * buffers for 50 ICMP targets of 295 buckets (bench/results/memory-analysis.md), for a scrape no faster.
+ * copies them and writes the numbers, into a RenderBuffer the caller keeps from scrape to scrape.
+ * Caching whole lines per series instead cost ~9 MiB of heap and buffers for 50 ICMP targets of 295
+ * buckets (bench/results/memory-analysis.md), for a scrape no faster.
  *
  * It reads prom-client 15 internals (`hashMap` of Counter, Gauge and Histogram, `upperBounds` of
  * Histogram); test/lib/metrics/fast-registry.test.ts compares the output with prom-client's own, so an
@@ -31,29 +33,46 @@ export class FastRegistry extends Registry {
   }
 
   /**
-   * The exposition as UTF-8 chunks, for writing to a response without building (and garbage-collecting)
-   * one ~1 MB string per scrape: Buffer.concat(chunks) is byte for byte Buffer.from(await metrics()).
+   * Collects every metric, then gives the writer of the exposition: it writes the UTF-8 text into a
+   * RenderBuffer, after what it holds, without building (and garbage-collecting) one ~1 MB string or
+   * Buffer per scrape, and returns where its chunks end: offsets that break only at line boundaries
+   * (what toOpenMetrics needs). The bytes are Buffer.from(await metrics()) of the moment it writes.
+   * Split so a caller can take its buffer when it writes, not while collect() callbacks run.
    */
-  async metricsChunks(): Promise<Buffer[]> {
+  async exposition(): Promise<ExpositionWriter> {
     // Like prom-client's metrics(): every metric's collect() starts before any is formatted.
-    const perMetric = await Promise.all(this.getMetricsAsArray().map(async (metric): Promise<Buffer[]> => {
-      const histogram = this.fastHistogram(metric);
-      if (histogram) return [this.headsOf(histogram).header, this.histogramLines(histogram)];
-      return [Buffer.from(await this.getMetricsAsString(metric))];
-    }));
-    const chunks: Buffer[] = [];
-    perMetric.forEach((parts, i) => {
-      if (i > 0) chunks.push(METRIC_SEPARATOR);
-      chunks.push(...parts);
-    });
-    chunks.push(FINAL_NEWLINE);
-    return chunks;
+    const metrics = this.getMetricsAsArray();
+    const texts = await Promise.all(metrics.map((metric) => (this.fastHistogram(metric) ? undefined : this.getMetricsAsString(metric))));
+    return (out) => {
+      const ends: number[] = [];
+      metrics.forEach((metric, i) => {
+        if (i > 0) ends.push(appendEnd(out, METRIC_SEPARATOR));
+        const histogram = this.fastHistogram(metric);
+        if (!histogram) return void ends.push(appendEnd(out, texts[i]!));
+        ends.push(appendEnd(out, this.headsOf(histogram).header));
+        this.writeHistogramLines(histogram, out);
+        ends.push(out.length);
+      });
+      ends.push(appendEnd(out, FINAL_NEWLINE));
+      return ends;
+    };
+  }
+
+  /** The exposition as UTF-8 chunks that break only at line boundaries: Buffer.concat(chunks) is Buffer.from(await metrics()). */
+  async metricsChunks(): Promise<Buffer[]> {
+    const out = new RenderBuffer();
+    return chunksOf(out, 0, (await this.exposition())(out));
   }
 
   /** prom-client calls this for every metric in metrics() and getSingleMetricAsString(). */
   async getMetricsAsString(metric: unknown): Promise<string> {
     const histogram = this.fastHistogram(metric);
-    if (histogram) return `${this.headsOf(histogram).header.toString()}${this.histogramLines(histogram).toString()}`;
+    if (histogram) {
+      const out = new RenderBuffer();
+      out.append(this.headsOf(histogram).header);
+      this.writeHistogramLines(histogram, out);
+      return out.content.toString();
+    }
     if (this.contentType === Registry.PROMETHEUS_CONTENT_TYPE && isPlain(metric) && (metric instanceof Counter || metric instanceof Gauge)) {
       return this.valueText(metric as unknown as ValueMetricInternals);
     }
@@ -65,15 +84,15 @@ export class FastRegistry extends Registry {
     return Array.isArray((metric as Partial<HistogramInternals>).upperBounds) ? (metric as unknown as HistogramInternals) : undefined;
   }
 
-  /** Every series' lines (each starting with a newline) as UTF-8, written into one buffer. */
-  private histogramLines(histogram: HistogramInternals): Buffer {
+  /** Every series' lines (each starting with a newline) as UTF-8, written into `into` after what it holds. */
+  private writeHistogramLines(histogram: HistogramInternals, into: RenderBuffer): void {
     const heads = this.headsOf(histogram);
     const all = Object.values(histogram.hashMap);
     const tails = all.map((series) => this.tailsOf(series));
     const lines = heads.keys.length + 3;
     const size = tails.reduce((sum, t) => sum + heads.size + (heads.keys.length + 1) * t.bucket.length + 2 * t.plain.length + lines * MAX_NUMBER_BYTES, 0);
-    const out = Buffer.allocUnsafe(size);
-    let at = 0;
+    const out = into.reserve(size);
+    let at = into.length;
     // TypedArray#set is a plain memcpy; Buffer#copy validates its arguments, which doubled a scrape.
     const put = (part: Buffer) => {
       out.set(part, at);
@@ -96,7 +115,7 @@ export class FastRegistry extends Registry {
         at = writeNumber(out, at, value);
       }
     });
-    return out.subarray(0, at);
+    into.length = at;
   }
 
   /** HELP and TYPE, and the start of each line up to the end of its metric name or `le` label. */
@@ -154,9 +173,28 @@ export class FastRegistry extends Registry {
   }
 }
 
-/** A registry's text exposition as chunks that break only at line boundaries (the fast path when it is a FastRegistry). */
-export async function expositionChunks(registry: Registry): Promise<Buffer[]> {
-  return registry instanceof FastRegistry ? registry.metricsChunks() : [Buffer.from(await registry.metrics())];
+/** Writes a registry's text exposition into a RenderBuffer and returns where its chunks end (FastRegistry.exposition()). */
+export type ExpositionWriter = (out: RenderBuffer) => number[];
+
+/** The writer of a registry's text exposition, collected now: FastRegistry's, or prom-client's metrics() as one chunk. */
+export async function expositionWriter(registry: Registry): Promise<ExpositionWriter> {
+  if (registry instanceof FastRegistry) return registry.exposition();
+  const text = await registry.metrics();
+  return (out) => {
+    out.appendString(text);
+    return [out.length];
+  };
+}
+
+/** Views of `out` from `start` to each end: the chunks an ExpositionWriter wrote. */
+export function chunksOf(out: RenderBuffer, start: number, ends: readonly number[]): Buffer[] {
+  return ends.map((end, i) => out.bytes.subarray(i === 0 ? start : ends[i - 1]!, end));
+}
+
+function appendEnd(out: RenderBuffer, part: Buffer | string): number {
+  if (typeof part === 'string') out.appendString(part);
+  else out.append(part);
+  return out.length;
 }
 
 interface HistogramSeries {

@@ -1,3 +1,5 @@
+import type { RenderBuffer } from './render-buffer.js';
+
 /**
  * The Prometheus text exposition (0.0.4) rewritten as OpenMetrics 1.0.0, the format Prometheus asks
  * for first. The samples are the same lines; what differs is around them:
@@ -26,6 +28,37 @@ export function toOpenMetrics(chunks: readonly Buffer[]): Buffer[] {
   if (!atLineStart) out.push(NEWLINE);
   out.push(EOF);
   return out;
+}
+
+/**
+ * toOpenMetrics() of the chunks written into `out` from `start` to each of `ends` (FastRegistry's
+ * exposition writer), with the result written over them in the same memory, so the conversion needs
+ * no second buffer of the exposition's size. The bulk is moved by at most a few bytes (blank lines
+ * and `_total` in headers go, `"` in HELP is escaped). False, with `out` untouched, in the one case
+ * this cannot be done: when the result runs ahead of a chunk it has yet to move (HELP texts that
+ * gained more escapes than the blank lines before them lost).
+ */
+export function toOpenMetricsInPlace(out: RenderBuffer, start: number, ends: readonly number[]): boolean {
+  const source = out.bytes;
+  const converted = toOpenMetrics(ends.map((end, i) => source.subarray(i === 0 ? start : ends[i - 1]!, end)));
+  const places: { chunk: Buffer; from: number; to: number }[] = [];
+  let to = start;
+  for (const chunk of converted) {
+    const from = chunk.buffer === source.buffer ? chunk.byteOffset - source.byteOffset : -1;
+    if (from >= 0 && to > from) return false;
+    places.push({ chunk, from, to });
+    to += chunk.length;
+  }
+  // Growing copies the content to the same offsets, so `from` still points at the same bytes.
+  const memory = out.reserve(Math.max(0, to - out.length));
+  // Each chunk lands at or before where it was and after every chunk before it, so nothing is
+  // overwritten before it has been moved; copyWithin moves overlapping bytes correctly.
+  for (const { chunk, from, to: at } of places) {
+    if (from >= 0) memory.copyWithin(at, from, from + chunk.length);
+    else memory.set(chunk, at);
+  }
+  out.length = to;
+  return true;
 }
 
 const HASH = 0x23;

@@ -4,11 +4,13 @@
 // OpenMetrics with gzip, and every sample arrives as it would in the text format. Loopback only.
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exporterHandler } from '../../agent/http/handler.js';
 import { AgentMetrics } from '../../agent/metrics.js';
 import { FastRegistry } from '../../lib/metrics/fast-registry.js';
-import { negotiateExposition } from '../../web/exposition.js';
+import { toOpenMetrics } from '../../lib/metrics/openmetrics.js';
+import { ExpositionRenderer, negotiateExposition, type ExpositionVariant } from '../../web/exposition.js';
 import { startWebServer, type WebServer } from '../../web/server.js';
 import { parseExposition } from '../support/exposition.js';
 import { startPrometheus, staticScrape, type PrometheusInstance } from '../support/prometheus.js';
@@ -47,6 +49,84 @@ describe('negotiateExposition', () => {
     ['identity;q=0, gzip;q=0.5', 'gzip'],
   ])('Accept-Encoding %s → %s', (acceptEncoding, encoding) => {
     expect(negotiateExposition({ 'accept-encoding': acceptEncoding }).encoding).toBe(encoding);
+  });
+});
+
+describe('ExpositionRenderer', () => {
+  const VARIANTS: ExpositionVariant[] = (['text', 'openmetrics-1.0.0', 'openmetrics-0.0.1'] as const).flatMap((format) =>
+    (['identity', 'gzip'] as const).map((encoding) => ({ format, encoding })),
+  );
+
+  /** What the previous renderer sent: prom-client's own text, converted by toOpenMetrics for OpenMetrics. */
+  async function reference(plain: Registry, variant: ExpositionVariant): Promise<string> {
+    const text = await plain.metrics();
+    return variant.format === 'text' ? text : Buffer.concat(toOpenMetrics([Buffer.from(text)])).toString();
+  }
+
+  async function rendered(renderer: ExpositionRenderer, registry: Registry, variant: ExpositionVariant): Promise<{ text: string; release: () => void }> {
+    const encoded = await renderer.render(registry, variant);
+    const body = Buffer.concat(encoded.body);
+    expect(Number(encoded.headers['Content-Length'])).toBe(body.length);
+    expect(encoded.headers['Content-Encoding']).toBe(variant.encoding === 'gzip' ? 'gzip' : undefined);
+    return { text: (variant.encoding === 'gzip' ? gunzipSync(body) : body).toString(), release: encoded.release };
+  }
+
+  it("sends, in every variant, what prom-client's registry gives, scrape after scrape in the same memory", async () => {
+    const registries = [new Registry(), new FastRegistry()] as const;
+    const agents = registries.map((registry) => {
+      registry.setDefaultLabels({ site: 'esb' });
+      return new AgentMetrics(registry, ['link']);
+    });
+    const targets = ['hsl', 'wan', 'süd "ost"'].map((target) => ({ target, kind: 'icmp', link: 'hsl' }));
+    for (const agent of agents) for (const labels of targets) agent.addTarget(labels);
+    const renderer = new ExpositionRenderer();
+    for (let round = 0; round < 4; round++) {
+      for (const agent of agents) {
+        targets.forEach((labels, i) => agent.recordAttempt(labels, { ok: true, durationSeconds: 0.001 * (round + 1) * (i + 3) }, 0.0001, 1_700_000_000 + round));
+        // A smaller exposition than the one before it, written into the same buffer.
+        if (round === 2) agent.removeTarget(targets[2]!);
+      }
+      for (const variant of VARIANTS) {
+        const { text, release } = await rendered(renderer, registries[1], variant);
+        expect(text, `${variant.format} ${variant.encoding}, round ${round}`).toBe(await reference(registries[0], variant));
+        release();
+      }
+    }
+    // One buffer the size of the text, one the size of the compressed text.
+    expect(renderer.freeBuffers).toBe(2);
+  });
+
+  it('never writes into the memory of a body not yet released', async () => {
+    const registry = new FastRegistry();
+    const histogram = new Histogram({ name: 'h_seconds', help: 'h', labelNames: ['t'], buckets: [0.1, 1], registers: [registry] });
+    histogram.observe({ t: 'a' }, 0.5);
+    const renderer = new ExpositionRenderer();
+    for (const variant of VARIANTS) {
+      const held = await renderer.render(registry, variant);
+      const sent = Buffer.from(Buffer.concat(held.body));
+      histogram.observe({ t: 'a' }, 0.05);
+      histogram.observe({ t: `b${variant.format}` }, 2);
+      const next = await renderer.render(registry, variant);
+      expect(Buffer.concat(held.body)).toEqual(sent);
+      expect(Buffer.concat(next.body)).not.toEqual(sent);
+      held.release();
+      next.release();
+    }
+  });
+
+  it('converts to OpenMetrics through a second buffer when it cannot in place, with the same result', async () => {
+    const registries = [new Registry(), new FastRegistry()] as const;
+    for (const registry of registries) {
+      // Its HELP gains two escapes before its series lines: they would have to move right.
+      new Histogram({ name: 'q_seconds', help: 'a "b"', labelNames: ['t'], buckets: [1], registers: [registry] }).observe({ t: 'x' }, 0.5);
+      new Counter({ name: 'c_total', help: 'c', registers: [registry] }).inc();
+    }
+    const renderer = new ExpositionRenderer();
+    for (const variant of VARIANTS) {
+      const { text, release } = await rendered(renderer, registries[1], variant);
+      expect(text).toBe(await reference(registries[0], variant));
+      release();
+    }
   });
 });
 

@@ -33,6 +33,57 @@ describe('render reuse', () => {
   });
 });
 
+describe('render reuse: when a rendering is given back', () => {
+  const holder = () => new EventEmitter();
+
+  it('only once it cannot be served again and every response sending it has closed, and once', async () => {
+    let now = 0;
+    const disposed: string[] = [];
+    const reuse = new RenderReuse<string>(RENDER_REUSE_MS, () => now, (body) => disposed.push(body));
+    const registry = {};
+    const [slow, quick] = [holder(), holder()];
+    await reuse.body(registry, 'text', async () => 'first', slow);
+    await reuse.body(registry, 'text', async () => 'not rendered', quick);
+    quick.emit('close');
+    now = RENDER_REUSE_MS;
+    // The cache lets go of 'first' here; the slow response still sends it.
+    const next = holder();
+    expect(await reuse.body(registry, 'text', async () => 'second', next)).toBe('second');
+    expect(disposed).toEqual([]);
+    slow.emit('close');
+    slow.emit('close');
+    expect(disposed).toEqual(['first']);
+    next.emit('close');
+    now = 2 * RENDER_REUSE_MS;
+    // Another variant's request lets go of every expired one.
+    await reuse.body(registry, 'openmetrics', async () => 'third');
+    expect(disposed).toEqual(['first', 'second']);
+  });
+
+  it('when the rendering finishes after all its responses have gone, and never for a failed one', async () => {
+    let now = 0;
+    const disposed: string[] = [];
+    const reuse = new RenderReuse<string>(RENDER_REUSE_MS, () => now, (body) => disposed.push(body));
+    const registry = {};
+    let finish: (body: string) => void = () => {};
+    const gone = holder();
+    const pending = reuse.body(registry, 'text', () => new Promise<string>((resolve) => (finish = resolve)), gone);
+    gone.emit('close');
+    now = RENDER_REUSE_MS;
+    await reuse.body(registry, 'other', async () => 'other');
+    expect(disposed).toEqual([]);
+    finish('late');
+    await pending;
+    expect(disposed).toEqual(['late']);
+    const failing = holder();
+    await expect(reuse.body(registry, 'broken', async () => Promise.reject(new Error('collect failed')), failing)).rejects.toThrow('collect failed');
+    failing.emit('close');
+    now = 3 * RENDER_REUSE_MS;
+    await reuse.body(registry, 'other', async () => 'again');
+    expect(disposed).toEqual(['late', 'other']);
+  });
+});
+
 describe('scrape limit', () => {
   const response = () => new EventEmitter() as unknown as ServerResponse;
 

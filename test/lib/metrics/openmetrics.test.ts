@@ -2,7 +2,8 @@ import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from
 import { describe, expect, it } from 'vitest';
 import { AgentMetrics } from '../../../agent/metrics.js';
 import { FastRegistry } from '../../../lib/metrics/fast-registry.js';
-import { toOpenMetrics } from '../../../lib/metrics/openmetrics.js';
+import { toOpenMetrics, toOpenMetricsInPlace } from '../../../lib/metrics/openmetrics.js';
+import { RenderBuffer } from '../../../lib/metrics/render-buffer.js';
 
 const convert = (chunks: Buffer[]) => Buffer.concat(toOpenMetrics(chunks)).toString();
 
@@ -70,5 +71,35 @@ describe('toOpenMetrics', () => {
   it('ends an empty exposition with just # EOF', () => {
     expect(convert([Buffer.from('\n')])).toBe('# EOF\n');
     expect(convert([])).toBe('# EOF\n');
+  });
+
+  it('converts in place (toOpenMetricsInPlace) to the same bytes, or leaves the text untouched when it cannot', async () => {
+    const inPlace = async (registry: FastRegistry, prefix: string) => {
+      const out = new RenderBuffer(64);
+      out.appendString(prefix);
+      const ends = (await registry.exposition())(out);
+      const text = out.content.toString();
+      const done = toOpenMetricsInPlace(out, prefix.length, ends);
+      return { done, text, result: out.content.toString(), expected: prefix + convert(await registry.metricsChunks()) };
+    };
+    const agent = new FastRegistry();
+    agent.setDefaultLabels({ site: 'esb' });
+    const metrics = new AgentMetrics(agent, ['link']);
+    for (const target of ['a', 'b']) {
+      metrics.addTarget({ target, kind: 'icmp', link: 'hsl' });
+      metrics.recordAttempt({ target, kind: 'icmp', link: 'hsl' }, { ok: true, durationSeconds: 0.02 }, 0.001, 1_700_000_000);
+    }
+    new Gauge({ name: 'quoted', help: 'say "hi"', registers: [agent] }).set(1);
+    const converted = await inPlace(agent, 'kept before ');
+    expect(converted.done).toBe(true);
+    expect(converted.result).toBe(converted.expected);
+
+    // The first family's HELP gains escapes before its series lines, which would have to move right.
+    const quotedFirst = new FastRegistry();
+    new Histogram({ name: 'q_seconds', help: 'a "b"', buckets: [1], registers: [quotedFirst] }).observe(0.5);
+    new Counter({ name: 'c_total', help: 'c', registers: [quotedFirst] }).inc();
+    const refused = await inPlace(quotedFirst, '');
+    expect(refused.done).toBe(false);
+    expect(refused.result).toBe(refused.text);
   });
 });
