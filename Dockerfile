@@ -28,11 +28,12 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM deps AS build
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build-native.mjs ./scripts/
+COPY tsconfig.json ./
+COPY scripts/build-native.mjs scripts/bundle.mjs ./scripts/
 # agent/ includes the addon's sources (agent/probes/native: binding.gyp and C sources);
-# `npm run build` compiles it (build:native, node-gyp rebuild) before tsc, and the require() below
-# proves it loads in this Node before the runtime copies it.
+# `npm run build` compiles it (build:native, node-gyp rebuild), then bundles the JavaScript with
+# esbuild into dist/ (scripts/bundle.mjs), and the require() below proves the addon loads in this
+# Node before the runtime copies it.
 COPY lib ./lib
 COPY web ./web
 COPY agent ./agent
@@ -52,11 +53,13 @@ LABEL org.opencontainers.image.title="linkmon" \
       org.opencontainers.image.licenses="MIT"
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY --from=deps /build/node_modules ./node_modules
+# package.json for the version; dist/ is the bundle, every npm package in it but raw-socket, the
+# optional native ICMP fallback, which is loaded from node_modules (it needs nothing else at run time).
+COPY package.json ./
+COPY --from=deps /build/node_modules/raw-socket ./node_modules/raw-socket
 COPY --from=build /build/dist ./dist
-# Where agent/probes/native/addon.ts looks for the addon from dist/agent/probes/native
-# (../../../../agent/probes/native/build/Release/). Without it ICMP falls back to raw-socket,
+# Where agent/probes/native/addon.ts looks for the addon from the bundle's files in dist/*/
+# (../../agent/probes/native/build/Release/). Without it ICMP falls back to raw-socket,
 # whose receive times come from the event loop (~0.1-0.2 ms worse).
 COPY --from=build /build/agent/probes/native/build/Release/linkmon_native.node /app/agent/probes/native/build/Release/linkmon_native.node
 COPY deploy/docker/entrypoint.sh /usr/local/bin/linkmon

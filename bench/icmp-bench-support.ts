@@ -31,6 +31,19 @@ export async function compileForBench(sources: readonly string[]): Promise<void>
   await new Promise<void>((resolve) => execFile(process.execPath, [tsc, ...flags, ...more, ...sources], { cwd: REPO_ROOT, timeout: 180_000 }, () => resolve()));
 }
 
+/**
+ * The production build of the cli: the bundle of scripts/bundle.mjs in dist/ (the JavaScript half of
+ * `npm run build`; the native addon must have been built). Returns the cli's path.
+ */
+export async function bundleCli(): Promise<string> {
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url))], { cwd: REPO_ROOT, timeout: 120_000 }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`scripts/bundle.mjs failed: ${stderr || err.message}`)) : resolve(),
+    ),
+  );
+  return fileURLToPath(new URL('../dist/cli/linkmon.js', import.meta.url));
+}
+
 export async function compileHarness(): Promise<string> {
   await compileForBench([HARNESS_SOURCE]);
   return HARNESS_COMPILED;

@@ -5,7 +5,9 @@
 //   - the demo (`linkmon` without arguments: 5 kinds, responder in-process), for `--seconds`;
 //   - smokeping_prober (Debian prometheus-smokeping-prober) on the same 50 targets at 1/s and at 10/s;
 //   - bare `node -e setInterval` with and without the reporting preload (what the preload costs).
-// Agents run as production does (compiled to dist/, plain node, cli entry). Every /metrics endpoint
+// Agents run as production does: the bundle `npm run build` makes (scripts/bundle.mjs, rebuilt here), plain
+// node, cli entry; --peer-cli runs a second set (both agents and the demo) from another build's cli next
+// to them, e.g. a checkout of the base commit, for a before/after in the same minutes. Every /metrics endpoint
 // is scraped every `--scrape` seconds with curl, as Prometheus would. RSS, RssAnon, RssFile and VmHWM
 // (the peak) come from /proc/<pid>/status every second; CPU from /proc/<pid>/stat. Node's own
 // figures (heap used/total, external, array buffers, V8 heap spaces) come from bench/lib/memory-report.ts,
@@ -15,6 +17,8 @@
 // Root required (namespaces, raw sockets); Debian prometheus-smokeping-prober and curl.
 // Usage: npx tsx bench/memory.ts [--seconds 360] [--short 60] [--targets 50] [--scrape 15]
 //        [--agent-flags="more V8 flags for the two agents"] [--plain: without the deployed environment] [--name memory]
+//        [--peer-cli /path/to/other/dist/cli/linkmon.js] [--gc: a full collection in each Node process before
+//        each read-out, so it shows what is retained; RSS, peak and the mean over time stay as sampled]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { inNetns, run } from '../test/lab/run.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { metricsUrlFromLog, waitFor } from '../test/support/linkmon-process.js';
-import { compiledPath, compileForBench, createLoopbackNamespace, deployedAgentEnvironment, describeEnvironment, machineNote, removeNamespace, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
+import { bundleCli, compiledPath, compileForBench, createLoopbackNamespace, deployedAgentEnvironment, describeEnvironment, machineNote, removeNamespace, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
 import type { MemoryReport } from './lib/memory-report.js';
 
 const { values } = parseArgs({
@@ -35,6 +39,8 @@ const { values } = parseArgs({
     'agent-flags': { type: 'string', default: '' },
     plain: { type: 'boolean', default: false },
     name: { type: 'string', default: 'memory' },
+    'peer-cli': { type: 'string' },
+    gc: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -45,7 +51,7 @@ const scrapeEverySeconds = Number(values.scrape);
 // --plain, plus any --agent-flags; the demo, run by hand, with neither.
 const agentFlags = values['agent-flags'].split(/\s+/).filter(Boolean);
 const agentEnv = values.plain ? {} : deployedAgentEnvironment();
-const CLI = 'cli/linkmon.ts';
+const peerCli = values['peer-cli'];
 const PRELOAD = 'bench/lib/memory-report.ts';
 const SMOKEPING = '/usr/bin/prometheus-smokeping-prober';
 const SMOKEPING_PORT = 9374; // alone in its namespace
@@ -123,7 +129,7 @@ function start(name: string, what: string, runtime: 'node' | 'go', ns: string, a
   // `ip netns exec` execs the command, so the child's pid is the measured process itself.
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env, ...(memoryFile ? { LINKMON_BENCH_MEMORY_FILE: memoryFile } : {}) },
+    env: { ...process.env, ...options.env, ...(memoryFile ? { LINKMON_BENCH_MEMORY_FILE: memoryFile, ...(values.gc ? { LINKMON_BENCH_GC_BEFORE_REPORT: '1' } : {}) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   killOnProcessExit(child);
@@ -136,7 +142,7 @@ function start(name: string, what: string, runtime: 'node' | 'go', ns: string, a
   return measured;
 }
 
-const nodeWithPreload = [process.execPath, '--import', pathToUrl(compiledPath(PRELOAD))];
+const nodeWithPreload = [process.execPath, ...(values.gc ? ['--expose-gc'] : []), '--import', pathToUrl(compiledPath(PRELOAD))];
 function pathToUrl(path: string): string {
   return new URL(`file://${path}`).href;
 }
@@ -166,9 +172,9 @@ async function checkpoint(m: Measured, atSeconds: number): Promise<Checkpoint> {
   return { atSeconds, load1: loadavg()[0]!, proc: { t: atSeconds, ...procStatus(pid) }, cpuSeconds: cpuSeconds(pid) - m.cpuAtStart, ...(node ? { node } : {}), ...(go ? { go } : {}) };
 }
 
-console.log('compiling the agent (cli) and the memory preload into dist/ …');
-await compileForBench([CLI, PRELOAD]);
-const cliPath = compiledPath(CLI);
+console.log('bundling the agent (scripts/bundle.mjs) and compiling the memory preload into dist/ …');
+const cliPath = await bundleCli();
+await compileForBench([PRELOAD]);
 for (const file of ['agent-1.yaml', 'agent-10.yaml']) writeFileSync(join(dir, file), agentConfig(file === 'agent-1.yaml' ? 1 : 10));
 
 const namespaces: string[] = [];
@@ -182,6 +188,13 @@ try {
   const agent1 = start('agent-1', `agent, ${targetCount} ICMP targets at 1/s`, 'node', await ns('mem1'), [...nodeWithPreload, ...agentFlags, cliPath, 'agent', '--config', join(dir, 'agent-1.yaml')], { env: agentEnv });
   const agent10 = start('agent-10', `agent, ${targetCount} ICMP targets at 10/s`, 'node', await ns('mem10'), [...nodeWithPreload, ...agentFlags, cliPath, 'agent', '--config', join(dir, 'agent-10.yaml')], { env: agentEnv });
   const demo = start('demo', 'the demo (5 kinds, responder in-process)', 'node', await ns('memdemo'), [...nodeWithPreload, cliPath]);
+  const peers = peerCli
+    ? [
+        start('peer-agent-1', `peer: agent, ${targetCount} ICMP targets at 1/s`, 'node', await ns('memp1'), [...nodeWithPreload, ...agentFlags, peerCli, 'agent', '--config', join(dir, 'agent-1.yaml')], { env: agentEnv }),
+        start('peer-agent-10', `peer: agent, ${targetCount} ICMP targets at 10/s`, 'node', await ns('memp10'), [...nodeWithPreload, ...agentFlags, peerCli, 'agent', '--config', join(dir, 'agent-10.yaml')], { env: agentEnv }),
+        start('peer-demo', 'peer: the demo', 'node', await ns('mempdemo'), [...nodeWithPreload, peerCli]),
+      ]
+    : [];
   const smokeping = (packetsPerSecond: number, nsName: string) =>
     start(`smokeping-${packetsPerSecond}`, `smokeping_prober, ${targetCount} targets at ${packetsPerSecond}/s`, 'go', nsName, [
       SMOKEPING,
@@ -194,7 +207,7 @@ try {
   start('bare-node', 'bare `node -e setInterval`, with the reporting preload', 'node', await ns('membare'), [...nodeWithPreload, '-e', 'setInterval(() => {}, 1000)']);
   start('bare-node-plain', 'bare `node -e setInterval`, no preload (RSS only)', 'node', await ns('membare0'), [process.execPath, '-e', 'setInterval(() => {}, 1000)'], { report: false });
 
-  for (const agent of [agent1, agent10, demo]) agent.metricsUrl = await metricsUrlFromLog(agent);
+  for (const agent of [agent1, agent10, demo, ...peers]) agent.metricsUrl = await metricsUrlFromLog(agent);
   for (const sp of [smokeping1, smokeping10]) {
     sp.metricsUrl = `http://127.0.0.1:${SMOKEPING_PORT}/metrics`;
     await waitFor('smokeping_prober listening', async () => ((await scrape(sp)).length > 0 ? true : undefined), 30_000, 200);
@@ -244,7 +257,7 @@ try {
   });
   const result = {
     machine: machineNote(),
-    command: `npx tsx bench/memory.ts --seconds ${seconds} --short ${shortSeconds} --targets ${targetCount} --scrape ${scrapeEverySeconds}${values.plain ? ' --plain' : ''}${agentFlags.length ? ` --agent-flags="${agentFlags.join(' ')}"` : ''}`,
+    command: `npx tsx bench/memory.ts --seconds ${seconds} --short ${shortSeconds} --targets ${targetCount} --scrape ${scrapeEverySeconds}${values.plain ? ' --plain' : ''}${agentFlags.length ? ` --agent-flags="${agentFlags.join(' ')}"` : ''}${peerCli ? ` --peer-cli ${peerCli}` : ''}${values.gc ? ' --gc' : ''}`,
     agentNodeFlags: agentFlags,
     agentEnvironment: agentEnv,
     load: { atStart: loadAtStart, atEnd: loadAtEnd, mean1min: loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length, max1min: Math.max(...loadSamples) },
@@ -302,8 +315,8 @@ function renderMarkdown(result: { machine: string; command: string; load: { atSt
     '# Memory: agent vs smokeping_prober and bare Node',
     '',
     `\`${result.command}\`. All processes side by side in the same ${result.processes[0]?.checkpoints.at(-1)?.atSeconds ?? '?'} s, each in its own namespace, probing 127.0.1.1-${targetCount} there; every /metrics scraped every ${scrapeEverySeconds} s (${result.scrapes} times).`,
-    `Agents: compiled to dist/, through the cli entry, node ${agentFlags.join(' ') || 'without extra flags'}, with ${values.plain ? 'no deployed environment (--plain)' : `the deployed ${describeEnvironment(agentEnv)} (deploy/systemd/linkmon-agent.service)`}; the demo as run by hand, with neither. Node processes preload bench/lib/memory-report.ts (its cost: the two bare Node rows).`,
-    `RSS = VmRSS (RssAnon / RssFile: anonymous memory / mapped file pages, mostly the node binary); peak = VmHWM since process start. MiB = 2^20 bytes.`,
+    `Agents: the bundle of scripts/bundle.mjs (dist/cli/linkmon.js)${peerCli ? `; peer rows: ${peerCli}` : ''}, through the cli entry, node ${agentFlags.join(' ') || 'without extra flags'}, with ${values.plain ? 'no deployed environment (--plain)' : `the deployed ${describeEnvironment(agentEnv)} (deploy/systemd/linkmon-agent.service)`}; the demo as run by hand, with neither. Node processes preload bench/lib/memory-report.ts (its cost: the two bare Node rows).`,
+    `RSS = VmRSS (RssAnon / RssFile: anonymous memory / mapped file pages, mostly the node binary); peak = VmHWM since process start. MiB = 2^20 bytes.${values.gc ? ' Read-outs of Node processes (--gc): after a full collection, so RSS there is what is retained; the mean over time is as sampled.' : ''}`,
     `Load average (1 min): ${result.load.atStart.map((l) => l.toFixed(2)).join(' ')} at start, mean ${result.load.mean1min.toFixed(2)}, max ${result.load.max1min.toFixed(2)}, ${result.load.atEnd.map((l) => l.toFixed(2)).join(' ')} at end. Machine: ${result.machine}.`,
     '',
     '| process | at | RSS MiB | peak MiB | anon / file MiB | heap used / total MiB | external MiB | array buffers MiB | CPU s | load (1 min) |',

@@ -18,7 +18,7 @@ import { createLab } from '../test/lab/lab.js';
 import { parseExposition, sumSamples } from '../test/support/exposition.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { startSnmpd } from '../test/support/snmpd-lab.js';
-import { compiledPath, compileForBench, deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
+import { bundleCli, deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, interfaces: { type: 'string', default: '50' }, 'agent-flags': { type: 'string', default: '' } } });
 // Both agents run with the environment they are deployed with, plus any --agent-flags (e.g. "--cpu-prof").
@@ -121,8 +121,8 @@ function track(child: ChildProcess, what: string): ChildProcess {
 
 let stopping = false;
 const dir = mkdtempSync(join(tmpdir(), 'linkmon-snmp-bench-'));
-console.log('compiling the agent into dist/ …');
-await compileForBench(['cli/linkmon.ts']);
+console.log('bundling the agent into dist/ (scripts/bundle.mjs) …');
+const cli = await bundleCli();
 const lab = await createLab({ sites: 1 });
 try {
   for (let i = 0; i < names.length; i += 2) {
@@ -135,7 +135,6 @@ try {
   writeFileSync(join(dir, 'idle.yml'), agentConfig(IDLE_AGENT_PORT, false, communityFile));
   writeFileSync(join(dir, 'snmp.yml'), exporterConfig());
 
-  const cli = compiledPath('cli/linkmon.ts');
   const spawnIn = (argv: string[], env: Record<string, string> = {}) => spawn('ip', ['netns', 'exec', lab.dc, ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const agent = track(spawnIn([process.execPath, ...agentFlags, cli, 'agent', '--config', join(dir, 'agent.yml')], agentEnv), 'agent');
   const idle = track(spawnIn([process.execPath, ...agentFlags, cli, 'agent', '--config', join(dir, 'idle.yml')], agentEnv), 'idle agent');
@@ -232,7 +231,7 @@ try {
 
 ${names.length} interfaces on the lab router (snmpd, net-snmp 5.9), polled every ${INTERVAL_SECONDS} s for ${result.windowSeconds} s, both at the same time, from the dc namespace.
 The agent GETs the ${POLLED_COLUMNS.length} IF-MIB columns it uses (+ ifName, sysUpTime) for its configured interfaces; snmp_exporter 0.21 walks the same columns (GETBULK, max-repetitions 25) with an ifName lookup.
-Both /metrics endpoints scraped every ${INTERVAL_SECONDS} s. Agents compiled to dist/, node ${agentFlags.join(' ') || 'without extra flags'}, with the deployed ${describeEnvironment(agentEnv)}. CPU = utime + stime over the window after a ${WARMUP_SECONDS} s warm-up.
+Both /metrics endpoints scraped every ${INTERVAL_SECONDS} s. Agents: the bundle of scripts/bundle.mjs (dist/cli/linkmon.js, as production runs), node ${agentFlags.join(' ') || 'without extra flags'}, with the deployed ${describeEnvironment(agentEnv)}. CPU = utime + stime over the window after a ${WARMUP_SECONDS} s warm-up.
 Machine: ${result.machine}.
 
 |  | agent | agent, no snmp section | snmp_exporter |

@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
+import type PinoPretty from 'pino-pretty';
 import { z } from 'zod';
 
 /**
@@ -35,7 +37,16 @@ export function createLogger(level: LogLevel = 'info', format?: LogFormat): Logg
   const options = { level, base: { service: 'linkmon' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (format === 'logfmt') return pino(options, { write: (line: string) => void process.stdout.write(logfmtLine(JSON.parse(line) as Record<string, unknown>)) });
   const pretty = format === undefined && process.stdout.isTTY;
-  return pino({ ...options, ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}) });
+  return pretty ? pino(options, prettyStream()) : pino(options);
+}
+
+/**
+ * pino-pretty on this thread, loaded only for a terminal. Not as a pino transport: that runs it in a
+ * worker thread (a second V8 heap) found by file name, which a bundle does not have (scripts/bundle.mjs).
+ */
+function prettyStream(): PinoPretty.PrettyStream {
+  const build = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  return build({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', sync: true });
 }
 
 /** One pino record as a logfmt line: `ts=… level=… msg="…" key=value …` (nested values as JSON). */

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `npm run package:deb`: builds dist/package/linkmon_<version>-1_amd64.deb with dpkg-deb.
 #
-#   /usr/lib/linkmon/        the application: dist/, production node_modules (raw-socket built for
-#                            the bundled Node), the ICMP addon where the loader looks for it, and
-#                            bin/node, the Node.js 24 LTS runtime (Debian 12's nodejs is 18)
+#   /usr/lib/linkmon/        the application: dist/ (the esbuild bundle of scripts/bundle.mjs, every
+#                            npm package in it), node_modules/raw-socket alone (the optional ICMP
+#                            fallback, native, built for the bundled Node), the ICMP addon where
+#                            the loader looks for it, and bin/node, the Node.js 24 LTS runtime
+#                            (Debian 12's nodejs is 18)
 #   /usr/bin/linkmon         runs it on that runtime
 #   /lib/systemd/system/     linkmon-agent.service, linkmon-responder.service, and the monthly
 #                            capacity report's linkmon-report.service and .timer (none enabled)
@@ -35,10 +37,14 @@ mkdir -p "$app/bin" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/usr/lib/sysus
 # Everything native is built against the bundled Node's own headers (no download).
 with_node24=(env "PATH=$node24/bin:$PATH" "npm_config_nodedir=$node24")
 
-# The application: production dependencies from the lockfile, compiled TypeScript, the addon.
-cp package.json package-lock.json "$app/"
-(cd "$app" && "${with_node24[@]}" npm ci --omit=dev --no-audit --no-fund --loglevel=error)
-"${with_node24[@]}" node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$app/dist"
+# The application: the bundle, raw-socket from a production install of the lockfile (the rest of
+# that install is in the bundle; it stays in $work/deps for the copyright file), the addon.
+cp package.json "$app/"
+mkdir -p "$work/deps" "$app/node_modules"
+cp package.json package-lock.json "$work/deps/"
+(cd "$work/deps" && "${with_node24[@]}" npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+cp -r "$work/deps/node_modules/raw-socket" "$app/node_modules/raw-socket"
+"${with_node24[@]}" node scripts/bundle.mjs --outdir "$app/dist"
 mkdir -p "$work/addon/agent/probes"
 cp -r agent/probes/native "$work/addon/agent/probes/"
 rm -rf "$work/addon/agent/probes/native/build"
@@ -74,7 +80,10 @@ install -m 0644 docs/*.md "$doc/"
 cp -r docs/runbooks "$doc/runbooks"
 install -m 0644 config/examples/*.yaml deploy/web-config.example.yml "$doc/examples/"
 install -m 0644 "$node24/LICENSE" "$doc/node.LICENSE"
-deploy/debian/copyright.sh "$app/node_modules" > "$doc/copyright"
+deploy/debian/copyright.sh "$work/deps/node_modules" "$app/node_modules" > "$doc/copyright"
+# The licence texts of the packages in the bundle (their folders are not shipped).
+(cd "$work/deps/node_modules" && find . -mindepth 2 -maxdepth 4 -type f -iregex '.*/\(licen[cs]e\|copying\|notice\)[^/]*' -not -path './raw-socket/*' -not -path '*/node_modules/*/node_modules/*' -printf '%P\0') |
+  while IFS= read -r -d '' file; do install -D -m 0644 "$work/deps/node_modules/$file" "$doc/licenses/$file"; done
 printf 'linkmon (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- linkmon maintainers <linkmon@linkmon.invalid>  %s\n' \
   "$deb_version" "$version" "$(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")" | gzip -9n > "$doc/changelog.Debian.gz"
 install -m 0644 deploy/debian/lintian-overrides "$pkg/usr/share/lintian/overrides/linkmon"

@@ -11,11 +11,13 @@ export type BcryptCompare = (password: string, hash: string | undefined, cost: n
 // that would stall probe timers and skew measured RTTs, so compares run in one worker, one at a
 // time (the toolkit serialises them with a mutex for the same CPU reason).
 /**
- * The worker module: dist/web/bcrypt-worker.js in production. Run from the TypeScript sources
- * (tests, tsx), the worker first registers tsx's loader, which a worker does not inherit.
+ * The worker module: dist/web/bcrypt-worker.js in production, an entry of its own in the bundle
+ * (scripts/bundle.mjs), whose files all sit one folder below dist/, so `../web/` finds it from
+ * whichever of them this code landed in. Run from the TypeScript sources (tests, tsx), the worker
+ * first registers tsx's loader, which a worker does not inherit.
  */
 function workerEntry(): { filename: string | URL; options: WorkerOptions } {
-  if (!import.meta.url.endsWith('.ts')) return { filename: new URL('./bcrypt-worker.js', import.meta.url), options: {} };
+  if (!import.meta.url.endsWith('.ts')) return { filename: new URL('../web/bcrypt-worker.js', import.meta.url), options: {} };
   const source = JSON.stringify(new URL('./bcrypt-worker.ts', import.meta.url).href);
   return { filename: `import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${source}))`, options: { eval: true } };
 }

@@ -3,6 +3,8 @@
 // process.memoryUsage(), V8's heap statistics and the size of each heap space. It imports only
 // node:fs and node:v8, which the agent loads anyway (prom-client); in a bare Node process the
 // preload costs 3.5 MiB RSS (the ESM loader --import starts, and node:v8), measured by bench/memory.ts.
+// With $LINKMON_BENCH_GC_BEFORE_REPORT=1 (and node --expose-gc) it first runs a full collection, so the
+// reading is what the process retains, not how long ago V8 last collected (bench/memory.ts --gc).
 import { appendFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
@@ -17,7 +19,9 @@ export interface MemoryReport {
 
 const file = process.env.LINKMON_BENCH_MEMORY_FILE;
 if (file) {
+  const collectFirst = process.env.LINKMON_BENCH_GC_BEFORE_REPORT === '1';
   process.on('SIGUSR2', () => {
+    if (collectFirst) globalThis.gc?.();
     const heap = getHeapStatistics();
     const report: MemoryReport = {
       uptimeMs: performance.now(),

