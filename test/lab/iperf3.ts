@@ -3,9 +3,7 @@
 import type { ThroughputDirection } from '../../agent/throughput/directions.js';
 import { waitFor } from '../support/linkmon-process.js';
 import type { Lab } from './lab.js';
-
-/** Reference tools run at real-time priority: on a busy box the measurement is then the link's (README.md). */
-export const REALTIME = ['chrt', '--fifo', '5'];
+import { REALTIME } from './realtime.js';
 
 /** TCP payload per wire byte that tbf counts: 1448-byte segments (MSS with timestamps) in 1514-byte frames. */
 export const GOODPUT_PER_WIRE_BYTE = 1448 / 1514;

@@ -10,7 +10,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { DirectionTestResult } from '../../../agent/throughput/run-direction.js';
 import type { ThroughputDirection } from '../../../agent/throughput/directions.js';
 import { REPO_ROOT, waitFor } from '../../support/linkmon-process.js';
-import { REALTIME } from '../../lab/iperf3.js';
+import { makeRealtime } from '../../lab/realtime.js';
 import type { Lab } from '../../lab/lab.js';
 
 export const RESPONDER_PORT = 9480;
@@ -23,8 +23,9 @@ export interface ThroughputSettings {
   warmup: string;
   streams?: number;
   /**
-   * Run the responder and the agent's runner at real-time priority (chrt --fifo 5), as the lab runs
-   * its reference tools (test/lab/README.md): on a busy box the measurement is then the link's.
+   * Run the responder and the agent's runner at real-time priority once they have loaded
+   * (makeRealtime), as the lab runs its reference tools (test/lab/README.md): on a busy box the
+   * measurement is then the link's.
    */
   realtime?: boolean;
 }
@@ -75,8 +76,7 @@ export async function startThroughputLab(lab: Lab, settings: ThroughputSettings)
       ].join('\n'),
     );
 
-    const priority = settings.realtime ? REALTIME : [];
-    const responder = lab.spawn(lab.dc, [...priority, ...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'responder', '--config', join(dir, 'responder.yaml')], {
+    const responder = lab.spawn(lab.dc, [...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'responder', '--config', join(dir, 'responder.yaml')], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -87,7 +87,7 @@ export async function startThroughputLab(lab: Lab, settings: ThroughputSettings)
     const responderExited = new Promise<never>((_, reject) => responder.once('exit', (code) => reject(new Error(`responder exited (${code}): ${responderOutput}`))));
     await Promise.race([waitFor('the responder to listen', () => (responderOutput.includes('listening') ? true : undefined), 20_000), responderExited]);
 
-    const runner = lab.spawn(lab.site(1), [...priority, ...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'throughput', '--config', join(dir, 'agent.yaml'), '--stdin'], {
+    const runner = lab.spawn(lab.site(1), [...TSX, join(REPO_ROOT, 'cli/linkmon.ts'), 'throughput', '--config', join(dir, 'agent.yaml'), '--stdin'], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -97,6 +97,7 @@ export async function startThroughputLab(lab: Lab, settings: ThroughputSettings)
     const lines = createInterface({ input: runner.stdout! });
     const nextLine = lineReader(lines, () => `runner exited: ${runnerErrors}`);
     await nextLine(20_000);
+    if (settings.realtime) for (const child of [responder, runner]) await makeRealtime(child.pid!);
 
     return {
       responderPid: responder.pid!,
