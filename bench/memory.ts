@@ -40,6 +40,8 @@ const { values } = parseArgs({
     plain: { type: 'boolean', default: false },
     name: { type: 'string', default: 'memory' },
     'peer-cli': { type: 'string' },
+    /** Node flags of the peer agents instead of --agent-flags: one build, two settings, same run. */
+    'peer-agent-flags': { type: 'string' },
     gc: { type: 'boolean', default: false },
   },
 });
@@ -52,6 +54,7 @@ const scrapeEverySeconds = Number(values.scrape);
 const agentFlags = values['agent-flags'].split(/\s+/).filter(Boolean);
 const agentEnv = values.plain ? {} : deployedAgentEnvironment();
 const peerCli = values['peer-cli'];
+const peerAgentFlags = values['peer-agent-flags'] === undefined ? agentFlags : values['peer-agent-flags'].split(/\s+/).filter(Boolean);
 const PRELOAD = 'bench/lib/memory-report.ts';
 const SMOKEPING = '/usr/bin/prometheus-smokeping-prober';
 const SMOKEPING_PORT = 9374; // alone in its namespace
@@ -190,8 +193,8 @@ try {
   const demo = start('demo', 'the demo (5 kinds, responder in-process)', 'node', await ns('memdemo'), [...nodeWithPreload, cliPath]);
   const peers = peerCli
     ? [
-        start('peer-agent-1', `peer: agent, ${targetCount} ICMP targets at 1/s`, 'node', await ns('memp1'), [...nodeWithPreload, ...agentFlags, peerCli, 'agent', '--config', join(dir, 'agent-1.yaml')], { env: agentEnv }),
-        start('peer-agent-10', `peer: agent, ${targetCount} ICMP targets at 10/s`, 'node', await ns('memp10'), [...nodeWithPreload, ...agentFlags, peerCli, 'agent', '--config', join(dir, 'agent-10.yaml')], { env: agentEnv }),
+        start('peer-agent-1', `peer: agent, ${targetCount} ICMP targets at 1/s`, 'node', await ns('memp1'), [...nodeWithPreload, ...peerAgentFlags, peerCli, 'agent', '--config', join(dir, 'agent-1.yaml')], { env: agentEnv }),
+        start('peer-agent-10', `peer: agent, ${targetCount} ICMP targets at 10/s`, 'node', await ns('memp10'), [...nodeWithPreload, ...peerAgentFlags, peerCli, 'agent', '--config', join(dir, 'agent-10.yaml')], { env: agentEnv }),
         start('peer-demo', 'peer: the demo', 'node', await ns('mempdemo'), [...nodeWithPreload, peerCli]),
       ]
     : [];
@@ -257,7 +260,7 @@ try {
   });
   const result = {
     machine: machineNote(),
-    command: `npx tsx bench/memory.ts --seconds ${seconds} --short ${shortSeconds} --targets ${targetCount} --scrape ${scrapeEverySeconds}${values.plain ? ' --plain' : ''}${agentFlags.length ? ` --agent-flags="${agentFlags.join(' ')}"` : ''}${peerCli ? ` --peer-cli ${peerCli}` : ''}${values.gc ? ' --gc' : ''}`,
+    command: `npx tsx bench/memory.ts --seconds ${seconds} --short ${shortSeconds} --targets ${targetCount} --scrape ${scrapeEverySeconds}${values.plain ? ' --plain' : ''}${agentFlags.length ? ` --agent-flags="${agentFlags.join(' ')}"` : ''}${peerCli ? ` --peer-cli ${peerCli}` : ''}${values['peer-agent-flags'] !== undefined ? ` --peer-agent-flags="${peerAgentFlags.join(' ')}"` : ''}${values.gc ? ' --gc' : ''}`,
     agentNodeFlags: agentFlags,
     agentEnvironment: agentEnv,
     load: { atStart: loadAtStart, atEnd: loadAtEnd, mean1min: loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length, max1min: Math.max(...loadSamples) },
@@ -315,7 +318,7 @@ function renderMarkdown(result: { machine: string; command: string; load: { atSt
     '# Memory: agent vs smokeping_prober and bare Node',
     '',
     `\`${result.command}\`. All processes side by side in the same ${result.processes[0]?.checkpoints.at(-1)?.atSeconds ?? '?'} s, each in its own namespace, probing 127.0.1.1-${targetCount} there; every /metrics scraped every ${scrapeEverySeconds} s (${result.scrapes} times).`,
-    `Agents: the bundle of scripts/bundle.mjs (dist/cli/linkmon.js)${peerCli ? `; peer rows: ${peerCli}` : ''}, through the cli entry, node ${agentFlags.join(' ') || 'without extra flags'}, with ${values.plain ? 'no deployed environment (--plain)' : `the deployed ${describeEnvironment(agentEnv)} (deploy/systemd/linkmon-agent.service)`}; the demo as run by hand, with neither. Node processes preload bench/lib/memory-report.ts (its cost: the two bare Node rows).`,
+    `Agents: the bundle of scripts/bundle.mjs (dist/cli/linkmon.js)${peerCli ? `; peer rows: ${peerCli}${values['peer-agent-flags'] !== undefined ? `, its agents with node ${peerAgentFlags.join(' ') || 'without extra flags'}` : ''}` : ''}, through the cli entry, node ${agentFlags.join(' ') || 'without extra flags'}, with ${values.plain ? 'no deployed environment (--plain)' : `the deployed ${describeEnvironment(agentEnv)} (deploy/systemd/linkmon-agent.service)`}; the demo as run by hand, with neither. Node processes preload bench/lib/memory-report.ts (its cost: the two bare Node rows).`,
     `RSS = VmRSS (RssAnon / RssFile: anonymous memory / mapped file pages, mostly the node binary); peak = VmHWM since process start. MiB = 2^20 bytes.${values.gc ? ' Read-outs of Node processes (--gc): after a full collection, so RSS there is what is retained; the mean over time is as sampled.' : ''}`,
     `Load average (1 min): ${result.load.atStart.map((l) => l.toFixed(2)).join(' ')} at start, mean ${result.load.mean1min.toFixed(2)}, max ${result.load.max1min.toFixed(2)}, ${result.load.atEnd.map((l) => l.toFixed(2)).join(' ')} at end. Machine: ${result.machine}.`,
     '',
