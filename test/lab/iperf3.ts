@@ -18,10 +18,10 @@ export async function iperf3Goodput(lab: Lab, direction: ThroughputDirection, se
   const priority = realtime ? REALTIME : [];
   const server = lab.spawn(lab.dc, [...priority, 'iperf3', '-s', '-1', '-B', lab.dcAddress(), '-p', String(IPERF_PORT)], { stdio: 'ignore' });
   try {
-    const argv = [...priority, 'iperf3', '-c', lab.dcAddress(), '-p', String(IPERF_PORT), '--connect-timeout', '3000', '-t', String(seconds - warmupSeconds), '-O', String(warmupSeconds), '-J', ...(direction === 'download' ? ['-R'] : [])];
+    const argv = [...priority, 'iperf3', '-c', lab.dcAddress(), '-p', String(IPERF_PORT), '-t', String(seconds - warmupSeconds), '-O', String(warmupSeconds), '-J', ...(direction === 'download' ? ['-R'] : [])];
     // Until the server listens, the client fails ("unable to connect"); waitFor retries on a throw.
     return await waitFor('an iperf3 measurement', async () => {
-      const { stdout } = await lab.exec(lab.site(1), argv, { allowFailure: true, timeoutMs: (seconds + 10) * 1000 });
+      const { stdout } = await lab.exec(lab.site(1), argv, { allowFailure: true });
       const json = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } }; error?: string };
       if (json.error) throw new Error(`iperf3: ${json.error}`);
       return json.end.sum_received.bits_per_second / 8;

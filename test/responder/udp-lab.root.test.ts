@@ -28,6 +28,13 @@ const REPORTED_CONFIDENCE = 0.95;
 const PACKETS_PER_SECOND = 200;
 const UDP_TIMEOUT_MS = 1000;
 const PHASE_MS = 12_000;
+/**
+ * Enough trials for the 5% check below to mean something: at 1,000 its 99.9% interval is [29, 74]
+ * lost, against 0 with no drop and [70, 132] at 10%. Not a share of the 2,400 sent on a quiet box:
+ * beside stress-ng --cpu 2 a starved agent sent 1,611 in the phase, and every check of what it did
+ * send held.
+ */
+const MIN_TRIALS = 1000;
 const AGENT_PORT = 9470;
 
 /**
@@ -165,7 +172,7 @@ describe('UDP probe through the lab: loss attributed to the right direction', ()
         `${CONFIDENCE * 100}% interval [${low}, ${high}], ${REPORTED_CONFIDENCE * 100}% [${reported.low}, ${reported.high}]; ` +
         `${other}: ${delta('lost', other)} lost of ${delta('sent', other)}, router dropped ${otherDropped.low}..${otherDropped.high}; ` +
         `output: ${processes.map((p) => p.output().slice(-500)).join(' | ')}`;
-      expect(trials, context).toBeGreaterThan(PACKETS_PER_SECOND * (PHASE_MS / 1000) * 0.8);
+      expect(trials, context).toBeGreaterThanOrEqual(MIN_TRIALS);
       // The attribution itself: in each direction the agent counts exactly what the router dropped there.
       expect(lost, context).toBeGreaterThanOrEqual(dropped.low);
       expect(lost, context).toBeLessThanOrEqual(dropped.high);
