@@ -25,13 +25,18 @@ interface Window {
  * Scrapes until `done` holds, for at most three of the agent's 10 s throughput cycles; if it never
  * does, the test that asserts it fails with the counters it saw.
  */
-async function waitForThroughput(lab: FaultLab, what: string, done: (samples: ExpositionSample[]) => boolean): Promise<void> {
+/** The first scrape for which `done` holds, or the last one after 35 s. */
+async function waitForThroughput(lab: FaultLab, what: string, done: (samples: ExpositionSample[]) => boolean): Promise<ExpositionSample[]> {
   const until = Date.now() + 35_000;
-  while (Date.now() < until) {
-    if (done(await lab.scrape())) return;
+  for (;;) {
+    const samples = await lab.scrape();
+    if (done(samples)) return samples;
+    if (Date.now() >= until) {
+      console.log(`fault matrix: no ${what} within 35 s`);
+      return samples;
+    }
     await sleep(500);
   }
-  console.log(`fault matrix: no ${what} within 35 s`);
 }
 
 /**
@@ -47,11 +52,7 @@ async function killMidTransfer(lab: FaultLab, direction: 'download' | 'upload'):
     await lab.responderTransferUnderWay(direction);
     lab.responderKill();
     await lab.responderStart();
-    let after = before;
-    await waitForThroughput(lab, `the killed ${direction} counted`, (samples) => {
-      after = samples;
-      return delta(before, samples, 'linkmon_throughput_tests_total', labels) > 0;
-    });
+    const after = await waitForThroughput(lab, `the killed ${direction} counted`, (samples) => delta(before, samples, 'linkmon_throughput_tests_total', labels) > 0);
     if (delta(before, after, 'linkmon_throughput_test_failures_total', labels) > 0) return;
   }
 }
