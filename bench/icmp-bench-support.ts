@@ -36,12 +36,17 @@ export async function compileForBench(sources: readonly string[]): Promise<void>
  * `npm run build`; the native addon must have been built). Returns the cli's path.
  */
 export async function bundleCli(): Promise<string> {
+  await runBundler();
+  return fileURLToPath(new URL('../dist/cli/linkmon.js', import.meta.url));
+}
+
+/** scripts/bundle.mjs with its arguments (e.g. `--outdir DIR --entry FILE`: a bench file bundled as the build bundles). */
+export async function runBundler(args: string[] = []): Promise<void> {
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url))], { cwd: REPO_ROOT, timeout: 120_000 }, (err, _stdout, stderr) =>
+    execFile(process.execPath, [fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url)), ...args], { cwd: REPO_ROOT, timeout: 120_000 }, (err, _stdout, stderr) =>
       err ? reject(new Error(`scripts/bundle.mjs failed: ${stderr || err.message}`)) : resolve(),
     ),
   );
-  return fileURLToPath(new URL('../dist/cli/linkmon.js', import.meta.url));
 }
 
 export async function compileHarness(): Promise<string> {

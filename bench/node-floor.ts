@@ -1,24 +1,33 @@
 // The memory floor of a Node agent (issue #16): the RSS of fresh Node processes that only load what an
 // ICMP-only agent must load — bare `node`, then + pino, zod, yaml, prom-client and an idle node:http
-// server — with and without the deployed environment (NODE_OPTIONS, MALLOC_ARENA_MAX), next to the
-// agent itself for comparison in bench/results/memory.md. Each variant runs `--runs` times in fresh
+// server; then the same libraries each used once (bench/lib/library-floor.ts), as npm ships them and
+// bundled as the build bundles the agent (scripts/bundle.mjs) — with and without the deployed
+// environment (NODE_OPTIONS, MALLOC_ARENA_MAX), next to the agent itself for comparison in
+// bench/results/memory.md. Each variant runs `--runs` times in fresh
 // processes at the same time; each is read 5 s after it loaded (after a forced GC), median reported.
 // RssAnon / RssFile from /proc/<pid>/status: the file pages are mostly the node executable's.
 // Usage: npx tsx bench/node-floor.ts [--runs 3]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
+import { compiledPath, compileForBench, deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, runBundler, sleep, writeResults } from './icmp-bench-support.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const runs = Number(values.runs);
 const MiB = 1024 * 1024;
 
 const LIBRARIES = "await Promise.all(['pino', 'zod', 'yaml', 'prom-client'].map((m) => import(m))); (await import('node:http')).createServer().listen(0, '127.0.0.1');";
+const LIBRARY_FLOOR = 'bench/lib/library-floor.ts';
+const bundleDir = mkdtempSync(join(tmpdir(), 'linkmon-node-floor-'));
+await compileForBench([LIBRARY_FLOOR]);
+await runBundler(['--outdir', bundleDir, '--entry', LIBRARY_FLOOR]);
 const VARIANTS = [
   { name: 'bare node', code: '' },
   { name: 'node + pino, zod, yaml, prom-client, an idle node:http server', code: LIBRARIES },
+  { name: 'the same, each used once (library-floor.ts), as npm ships them', code: `await import(${JSON.stringify(compiledPath(LIBRARY_FLOOR))});` },
+  { name: 'the same, each used once, bundled as the build bundles the agent', code: `await import(${JSON.stringify(join(bundleDir, LIBRARY_FLOOR.replace(/\.ts$/, '.js')))});` },
 ];
 const SETTLE = 'setTimeout(() => { globalThis.gc?.(); process.stdout.write("ready\\n"); }, 5000); setInterval(() => {}, 1000);';
 
@@ -58,6 +67,7 @@ for (const environment of environments) {
   }
 }
 const loadAtEnd = loadavg();
+rmSync(bundleDir, { recursive: true, force: true });
 const markdown = [
   '# The Node floor: what an ICMP-only agent must load, idle',
   '',

@@ -3,7 +3,9 @@
 // real snmpd; from the dc namespace, the agent polls the IF-MIB columns it uses for those 50 interfaces
 // every 10 s, and snmp_exporter walks the same columns (a hand-written if_mib module) on a request
 // every 10 s. Both /metrics endpoints are scraped every 10 s. A third process, the same agent without
-// the snmp section, shows what the agent costs when it polls nothing.
+// the snmp section, shows what the agent costs when it polls nothing; a fourth, the Node floor of an
+// exporter (bench/lib/exporter-floor.ts: node:http serving the same process metrics, nothing else,
+// scraped alike), what any Node process pays for that much.
 // CPU: utime + stime from /proc/<pid>/stat over the measured window (after a warm-up); RSS: VmRSS
 // sampled every 10 s, and VmHWM. Root required; Debian packages snmpd, snmp, prometheus-snmp-exporter.
 // Usage: npx tsx bench/snmp-poll.ts [--seconds 300] [--interfaces 50] [--agent-flags="more V8 flags for the agents"]
@@ -18,7 +20,7 @@ import { createLab } from '../test/lab/lab.js';
 import { parseExposition, sumSamples } from '../test/support/exposition.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { startSnmpd } from '../test/support/snmpd-lab.js';
-import { bundleCli, deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
+import { bundleCli, compiledPath, compileForBench, deployedAgentEnvironment, describeEnvironment, machineNote, REPO_ROOT, sleep, writeResults } from './icmp-bench-support.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, interfaces: { type: 'string', default: '50' }, 'agent-flags': { type: 'string', default: '' } } });
 // Both agents run with the environment they are deployed with, plus any --agent-flags (e.g. "--cpu-prof").
@@ -33,6 +35,8 @@ const ROUTER = '198.18.100.1';
 const COMMUNITY = 'bench-community';
 const AGENT_PORT = 9470;
 const IDLE_AGENT_PORT = 9471;
+const FLOOR_PORT = 9472;
+const FLOOR = 'bench/lib/exporter-floor.ts';
 const EXPORTER_PORT = 9116;
 const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
 
@@ -123,6 +127,7 @@ let stopping = false;
 const dir = mkdtempSync(join(tmpdir(), 'linkmon-snmp-bench-'));
 console.log('bundling the agent into dist/ (scripts/bundle.mjs) …');
 const cli = await bundleCli();
+await compileForBench([FLOOR]);
 const lab = await createLab({ sites: 1 });
 try {
   for (let i = 0; i < names.length; i += 2) {
@@ -138,6 +143,7 @@ try {
   const spawnIn = (argv: string[], env: Record<string, string> = {}) => spawn('ip', ['netns', 'exec', lab.dc, ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const agent = track(spawnIn([process.execPath, ...agentFlags, cli, 'agent', '--config', join(dir, 'agent.yml')], agentEnv), 'agent');
   const idle = track(spawnIn([process.execPath, ...agentFlags, cli, 'agent', '--config', join(dir, 'idle.yml')], agentEnv), 'idle agent');
+  const floor = track(spawnIn([process.execPath, compiledPath(FLOOR), JSON.stringify({ port: FLOOR_PORT })], agentEnv), 'exporter floor');
   const exporter = track(
     spawnIn(['prometheus-snmp-exporter', `--config.file=${join(dir, 'snmp.yml')}`, `--web.listen-address=127.0.0.1:${EXPORTER_PORT}`, '--log.level=warn']),
     'snmp_exporter',
@@ -145,6 +151,7 @@ try {
   const hostPort = async (port: number) => (await lab.bridge(lab.dc, port)).hostPort;
   const agentUrl = `http://${await hostPort(AGENT_PORT)}/metrics`;
   const idleUrl = `http://${await hostPort(IDLE_AGENT_PORT)}/metrics`;
+  const floorUrl = `http://${await hostPort(FLOOR_PORT)}/metrics`;
   const exporterUrl = `http://${await hostPort(EXPORTER_PORT)}/snmp?module=if_mib&target=${ROUTER}:${SNMP_PORT}`;
 
   const fetchText = async (url: string) => {
@@ -159,13 +166,13 @@ try {
     }
     throw new Error(`no answer from ${url}`);
   };
-  const processes = { agent, idle, exporter } as const;
+  const processes = { agent, idle, floor, exporter } as const;
   const pids = Object.fromEntries(Object.entries(processes).map(([k, p]) => [k, p.pid!])) as Record<keyof typeof processes, number>;
-  const rssSamples: Record<keyof typeof processes, number[]> = { agent: [], idle: [], exporter: [] };
+  const rssSamples: Record<keyof typeof processes, number[]> = { agent: [], idle: [], floor: [], exporter: [] };
   let exporterInterfaces = 0;
   let exporterScrapeSeconds: number[] = [];
   const scrapeAll = async () => {
-    const [agentText, , exporterText] = await Promise.all([fetchText(agentUrl), fetchText(idleUrl), fetchText(exporterUrl)]);
+    const [agentText, , , exporterText] = await Promise.all([fetchText(agentUrl), fetchText(idleUrl), fetchText(floorUrl), fetchText(exporterUrl)]);
     const exporterSamples = parseExposition(exporterText);
     exporterInterfaces = exporterSamples.filter((s) => s.name === 'ifHCInOctets' && names.includes(s.labels.ifName ?? '')).length;
     exporterScrapeSeconds.push(sumSamples(exporterSamples, 'snmp_scrape_duration_seconds'));
@@ -213,6 +220,7 @@ try {
     scrapes,
     agent: { polls, pollFailures, interfacesFound: agentInterfaces, lastPollSeconds: agentPollSeconds, cpuSeconds: cpu.agent, meanRssMb: mb(mean(rssSamples.agent)), peakRssMb: mb(memory.agent.hwm) },
     idleAgent: { cpuSeconds: cpu.idle, meanRssMb: mb(mean(rssSamples.idle)), peakRssMb: mb(memory.idle.hwm) },
+    exporterFloor: { cpuSeconds: cpu.floor, meanRssMb: mb(mean(rssSamples.floor)), peakRssMb: mb(memory.floor.hwm) },
     snmpExporter: {
       walks: scrapes,
       interfacesReturned: exporterInterfaces,
@@ -234,15 +242,16 @@ The agent GETs the ${POLLED_COLUMNS.length} IF-MIB columns it uses (+ ifName, sy
 Both /metrics endpoints scraped every ${INTERVAL_SECONDS} s. Agents: the bundle of scripts/bundle.mjs (dist/cli/linkmon.js, as production runs), node ${agentFlags.join(' ') || 'without extra flags'}, with the deployed ${describeEnvironment(agentEnv)}. CPU = utime + stime over the window after a ${WARMUP_SECONDS} s warm-up.
 Machine: ${result.machine}.
 
-|  | agent | agent, no snmp section | snmp_exporter |
-|---|---|---|---|
-| polls / walks (failed) | ${polls} (${pollFailures}) | – | ${scrapes} |
-| interfaces found | ${agentInterfaces} | – | ${exporterInterfaces} |
-| CPU seconds | ${cpu.agent.toFixed(2)} | ${cpu.idle.toFixed(2)} | ${cpu.exporter.toFixed(2)} |
-| mean RSS MB | ${result.agent.meanRssMb} | ${result.idleAgent.meanRssMb} | ${result.snmpExporter.meanRssMb} |
-| peak RSS MB (VmHWM) | ${result.agent.peakRssMb} | ${result.idleAgent.peakRssMb} | ${result.snmpExporter.peakRssMb} |
+|  | agent | agent, no snmp section | Node floor: node:http + the process metrics | snmp_exporter |
+|---|---|---|---|---|
+| polls / walks (failed) | ${polls} (${pollFailures}) | – | – | ${scrapes} |
+| interfaces found | ${agentInterfaces} | – | – | ${exporterInterfaces} |
+| CPU seconds | ${cpu.agent.toFixed(2)} | ${cpu.idle.toFixed(2)} | ${cpu.floor.toFixed(2)} | ${cpu.exporter.toFixed(2)} |
+| mean RSS MB | ${result.agent.meanRssMb} | ${result.idleAgent.meanRssMb} | ${result.exporterFloor.meanRssMb} | ${result.snmpExporter.meanRssMb} |
+| peak RSS MB (VmHWM) | ${result.agent.peakRssMb} | ${result.idleAgent.peakRssMb} | ${result.exporterFloor.peakRssMb} | ${result.snmpExporter.peakRssMb} |
 
-CPU agent / snmp_exporter = ${result.cpuRatioAgentToExporter}x (goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'missed'}); the SNMP part alone (agent − idle agent) = ${result.cpuRatioSnmpPartToExporter}x.
+CPU agent / snmp_exporter = ${result.cpuRatioAgentToExporter}x (goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'missed'}); the SNMP part alone (agent − idle agent) = ${result.cpuRatioSnmpPartToExporter}x; the Node floor alone = ${(cpu.floor / cpu.exporter).toFixed(2)}x, the floor plus the SNMP part = ${((cpu.floor + marginal) / cpu.exporter).toFixed(2)}x.
+The floor's process runs unbundled (tsc into dist/, packages from node_modules): its RSS is the unbundled one.
 Last agent poll took ${(agentPollSeconds * 1000).toFixed(1)} ms; snmp_exporter's mean scrape ${(result.snmpExporter.meanScrapeSeconds * 1000).toFixed(1)} ms.
 `;
   writeResults('snmp-poll', result, markdown);

@@ -1,7 +1,8 @@
 // `npm run build` after the native addon: the production JavaScript, bundled by esbuild into dist/.
-//   node scripts/bundle.mjs [--outdir DIR] [--metafile FILE]
+//   node scripts/bundle.mjs [--outdir DIR] [--metafile FILE] [--entry FILE …]
 // (scripts/package-deb.sh bundles straight into the package; --metafile: esbuild's account of which
-// source went into which output file, read by test/deploy/dockerfile.test.ts)
+// source went into which output file, read by test/deploy/dockerfile.test.ts; --entry: bundle these
+// files instead of the production entries, as production would bundle them: bench/node-floor.ts)
 //
 // Why a bundle: V8 keeps the source text of every script it loaded, and npm packages ship far more
 // than the agent runs (zod's ~40 locales, undici's whole source): the agents' V8 heap is 2.1-2.5 MiB
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { outdir: { type: 'string' }, metafile: { type: 'string' } } });
+const { values } = parseArgs({ options: { outdir: { type: 'string' }, metafile: { type: 'string' }, entry: { type: 'string', multiple: true } } });
 const outdir = resolve(values.outdir ?? `${ROOT}/dist`);
 
 /** Loaded by file, not bundled: raw-socket (optional, native) from node_modules; the addon by path (agent/probes/native/addon.ts). */
@@ -73,7 +74,7 @@ rmSync(`${outdir}/chunks`, { recursive: true, force: true });
 
 const result = await esbuild.build({
   absWorkingDir: ROOT,
-  entryPoints: ['cli/linkmon.ts', 'web/healthcheck.ts', 'web/config-hash.ts', 'web/bcrypt-worker.ts'],
+  entryPoints: values.entry ?? ['cli/linkmon.ts', 'web/healthcheck.ts', 'web/config-hash.ts', 'web/bcrypt-worker.ts'],
   outbase: '.',
   outdir,
   entryNames: '[dir]/[name]',
