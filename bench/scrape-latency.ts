@@ -6,7 +6,7 @@
 // plain text, text with gzip, and what Prometheus asks for (OpenMetrics with gzip); and prom-client's
 // own Registry with plain text for reference. Latency is until the last byte of the (compressed)
 // body arrives; body size is what went over the wire.
-// Usage: npx tsx bench/scrape-latency.ts [--scrapes 1000]
+// Usage: npx tsx bench/scrape-latency.ts [--scrapes 1000] [--server-flags="node flags for the server, e.g. --no-opt"] [--name scrape-latency]
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -14,8 +14,9 @@ import { sampleQuantile } from '../test/support/stats/sample-quantile.js';
 import { killOnProcessExit } from '../test/support/exit-cleanup.js';
 import { compiledPath, compileForBench, machineNote, REPO_ROOT, writeResults } from './icmp-bench-support.js';
 
-const { values } = parseArgs({ options: { scrapes: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { scrapes: { type: 'string', default: '1000' }, 'server-flags': { type: 'string', default: '' }, name: { type: 'string', default: 'scrape-latency' } } });
 const scrapes = Number(values.scrapes);
+const serverFlags = values['server-flags'].split(/\s+/).filter(Boolean);
 const SERVER = 'bench/scrape-latency-server.ts';
 
 interface Listening {
@@ -43,7 +44,7 @@ const RUNS: Array<{ registry: RegistryKind; variants: Variant[] }> = [
 ];
 
 async function startServer(series: number, registry: RegistryKind) {
-  const child = spawn(process.execPath, [compiledPath(SERVER), JSON.stringify({ series, registry })], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...serverFlags, compiledPath(SERVER), JSON.stringify({ series, registry })], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   killOnProcessExit(child);
   const listening = await new Promise<Listening>((resolve, reject) => {
     let stderr = '';
@@ -131,7 +132,7 @@ const markdown = [
   '# /metrics scrape latency',
   '',
   `${scrapes} sequential keep-alive scrapes per size and variant (after 20 warm-up; the variants take turns scrape by scrape) of the agent exporter (agent/http/handler.ts + web/exposition.ts + AgentMetrics + default process metrics, compiled, separate process), with 50 observations/s arriving meanwhile. Latency until the last byte of the body; body KiB as sent (compressed when gzip).`,
-  `Machine: ${machineNote()}.`,
+  `Server: node ${serverFlags.join(' ') || 'without extra flags'}. Command: \`npx tsx bench/scrape-latency.ts --scrapes ${scrapes}${serverFlags.length ? ` --server-flags="${serverFlags.join(' ')}"` : ''}\`. Machine: ${machineNote()}.`,
   '',
   '| registry | variant | series | ICMP targets | body KiB | p50 ms | p99 ms | max ms | registry.metrics() p50 / p99 ms |',
   '|---|---|---|---|---|---|---|---|---|',
@@ -142,4 +143,4 @@ const markdown = [
 ].join('\n');
 console.log(`\n${markdown}`);
 const goalMet = Object.fromEntries(RUNS.flatMap(({ registry, variants }) => variants.map((variant) => [`${registry} ${variant}`, at10k(registry, variant).p99Ms <= 10])));
-writeResults('scrape-latency', { machine: machineNote(), goalMet, results }, markdown);
+writeResults(values.name, { machine: machineNote(), serverFlags, goalMet, results }, markdown);
