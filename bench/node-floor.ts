@@ -69,7 +69,7 @@ for (const environment of environments) {
 const loadAtEnd = loadavg();
 rmSync(bundleDir, { recursive: true, force: true });
 const markdown = [
-  '# The Node floor: what an ICMP-only agent must load, idle',
+  '# The Node floor: what an ICMP-only agent must load, idle and used once',
   '',
   `\`npx tsx bench/node-floor.ts --runs ${runs}\`: fresh processes, ${runs} of each at the same time, read 5 s after loading (after a forced GC); median. MiB = 2^20 bytes.`,
   `Load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at end. Machine: ${machineNote()}.`,
