@@ -11,7 +11,7 @@ import type { AgentConfig } from '../agent/config/schema.js';
 import { runThroughputDirection } from '../agent/throughput/run-direction.js';
 import { THROUGHPUT_DIRECTIONS, type ThroughputDirection } from '../agent/throughput/directions.js';
 import { ThroughputMetrics } from '../agent/throughput/metrics.js';
-import { extraLabelNames, targetLabels } from '../agent/metrics.js';
+import { targetLabels } from '../agent/metrics.js';
 
 async function runOne(config: AgentConfig, metrics: ThroughputMetrics, targetName: string, direction: ThroughputDirection, signal: AbortSignal): Promise<object> {
   const target = config.targets.find((t) => t.name === targetName);
@@ -33,7 +33,7 @@ export interface ThroughputNowOptions {
 /** Runs until done (or stdin closes, or SIGTERM/SIGINT). */
 export async function runThroughputNow(file: string, { target: only, stdin }: ThroughputNowOptions): Promise<void> {
   const config = await loadConfigFile(file);
-  const metrics = ThroughputMetrics.on(new Registry(), ['target', 'kind', ...extraLabelNames(config.targets)]);
+  const metrics = ThroughputMetrics.forTargets(new Registry(), config.targets);
   const shutdown = new AbortController();
   const input = stdin ? createInterface({ input: process.stdin }) : undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

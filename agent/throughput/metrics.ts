@@ -1,7 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DIRECTION_LABEL, THROUGHPUT_DIRECTIONS, type ThroughputDirection } from './directions.js';
 import { FAILURE_REASONS, type FailureReason, type TargetLabels } from '../probes/types.js';
-import { ipProtocolGauge } from '../metrics.js';
+import type { TargetConfig } from '../config/schema.js';
+import { extraLabelNames, ipProtocolGauge } from '../metrics.js';
 
 export const SKIP_REASONS = ['overlap', 'busy'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
@@ -35,6 +36,11 @@ export class ThroughputMetrics {
     const created = new ThroughputMetrics(registry, perTargetLabelNames);
     ThroughputMetrics.byRegistry.set(registry, created);
     return created;
+  }
+
+  /** The metrics of this registry for these targets: per-target labels `target`, `kind` and the targets' own label names. */
+  static forTargets(registry: Registry, targets: readonly TargetConfig[]): ThroughputMetrics {
+    return ThroughputMetrics.on(registry, ['target', 'kind', ...extraLabelNames(targets)]);
   }
 
   /** The metrics of this registry if they were ever created. */

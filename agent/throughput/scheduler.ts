@@ -5,7 +5,7 @@ import type { AgentComponent, ComponentFactory, ComponentTargetStatus } from '..
 import type { AgentConfig, TargetConfig } from '../config/schema.js';
 import { runThroughputDirection, type DirectionTestResult } from './run-direction.js';
 import type { ModuleOf, TargetLabels } from '../probes/types.js';
-import { extraLabelNames, targetLabels } from '../metrics.js';
+import { targetLabels } from '../metrics.js';
 import { ThroughputMetrics } from './metrics.js';
 import { slotOffsetSeconds } from './slot.js';
 import { timerMs } from '../../lib/units.js';
@@ -238,7 +238,7 @@ export const createThroughputScheduler: ComponentFactory = ({ config, registry, 
     ThroughputMetrics.existing(registry)?.syncTargets(new Map());
     return undefined;
   }
-  const metrics = ThroughputMetrics.on(registry, ['target', 'kind', ...extraLabelNames(config.targets)]);
+  const metrics = ThroughputMetrics.forTargets(registry, config.targets);
   metrics.syncTargets(new Map(plans.map((plan) => [plan.target.name, plan.labels])));
   return new ThroughputScheduler(plans, { metrics, log: log.child({ component: 'throughput' }) });
 };
